@@ -1,0 +1,97 @@
+"""The agent store's tables, as named migrations.
+
+Layout chosen for the ingest rate: one `readings` row per (source, instant) with the metrics
+as a JSON object, so a message costs one row and one entry in one index, not one per metric.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from edgeward.store import Migration
+
+
+def _create_ingest_tables(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE schemas (
+            id INTEGER PRIMARY KEY,
+            hash TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            content TEXT NOT NULL,
+            first_seen REAL NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE readings (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            ts_ms INTEGER NOT NULL,
+            metrics TEXT NOT NULL,
+            labels TEXT,
+            schema_id INTEGER NOT NULL REFERENCES schemas(id),
+            received_at REAL NOT NULL,
+            origin TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE UNIQUE INDEX readings_source_ts ON readings (source, ts_ms)")
+    db.execute(
+        """CREATE TABLE quarantine (
+            id INTEGER PRIMARY KEY,
+            received_at REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            occurrences INTEGER NOT NULL DEFAULT 1,
+            origin TEXT NOT NULL,
+            source TEXT,
+            reason TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            raw BLOB NOT NULL,
+            raw_size INTEGER NOT NULL,
+            fingerprint TEXT NOT NULL UNIQUE,
+            schema_id INTEGER REFERENCES schemas(id)
+        )"""
+    )
+    db.execute("CREATE INDEX quarantine_received_at ON quarantine (received_at)")
+    db.execute(
+        """CREATE TABLE sources (
+            source TEXT PRIMARY KEY,
+            first_ts_ms INTEGER NOT NULL,
+            last_ts_ms INTEGER NOT NULL,
+            last_received_at REAL NOT NULL
+        )"""
+    )
+    # Cumulative totals since the store was created; retention never lowers them.
+    db.execute("CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    # One row per committed batch: what the ingest rate is computed from.
+    db.execute(
+        """CREATE TABLE ingest_batches (
+            committed_at REAL NOT NULL,
+            records INTEGER NOT NULL,
+            quarantined INTEGER NOT NULL,
+            duplicates INTEGER NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX ingest_batches_committed_at ON ingest_batches (committed_at)")
+
+
+def _create_holds(db: sqlite_utils.Database) -> None:
+    # A hold keeps a time range of a table (optionally one source) out of retention's reach,
+    # for as long as something (a model's lineage) refers to it.
+    db.execute(
+        """CREATE TABLE holds (
+            id INTEGER PRIMARY KEY,
+            table_name TEXT NOT NULL CHECK (table_name IN ('readings', 'quarantine')),
+            source TEXT,
+            ts_from_ms INTEGER NOT NULL,
+            ts_to_ms INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            released_at REAL
+        )"""
+    )
+
+
+AGENT_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(name="0001_ingest_tables", apply=_create_ingest_tables),
+    Migration(name="0002_holds", apply=_create_holds),
+)

@@ -1,0 +1,5 @@
+"""Allow `python -m edgeward ...`."""
+
+from edgeward.cli.main import run
+
+run()

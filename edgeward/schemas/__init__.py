@@ -1,0 +1,1 @@
+"""Bundled metric schema files (package data)."""

@@ -1,0 +1,1 @@
+"""Fakes for unit tests only; integration tests use the real components."""
