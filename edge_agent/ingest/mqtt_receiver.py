@@ -79,7 +79,7 @@ class MqttReceiver:
 
     def run(self) -> None:
         """Connect, then serve the agent's requests until told to stop or the agent is gone."""
-        self._client.reconnect_delay_set(*self._jittered_delays())
+        self._schedule_retry()
         self._connect()
         self._client.loop_start()
         flusher = threading.Thread(target=self._flush_periodically, name="flusher", daemon=True)
@@ -155,14 +155,18 @@ class MqttReceiver:
         else:
             self._client.connect_async(settings.host, settings.port, keepalive=settings.keepalive_s)
 
-    def _jittered_delays(self) -> tuple[int, int]:
-        """Return paho's (min, max) reconnect delays with the minimum randomised.
+    def _schedule_retry(self) -> None:
+        """Make paho's next reconnection wait the next jittered, growing delay.
 
-        paho doubles its delay from the minimum on each failed attempt; drawing that minimum
-        afresh after every disconnect spreads a fleet's reconnections over time.
+        Setting paho's minimum delay resets its own doubling, so each attempt waits exactly
+        what `Backoff` says: doubling up to the maximum, randomised so that a fleet which lost
+        the same broker does not reconnect in step.
         """
-        minimum = max(1, round(self._backoff.next_delay()))
-        return minimum, max(minimum, round(self._config.settings.reconnect_max_s))
+        # paho annotates the delays as int but waits on them as float seconds.
+        self._client.reconnect_delay_set(
+            self._backoff.next_delay(),  # type: ignore[arg-type]
+            self._config.settings.reconnect_max_s,  # type: ignore[arg-type]
+        )
 
     def _on_connect(
         self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
@@ -187,6 +191,7 @@ class MqttReceiver:
         log.info("subscribed to %s", ", ".join(self._config.topics))
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        self._schedule_retry()
         log.warning(
             "cannot reach the broker at %s:%s; retrying with backoff",
             self._config.settings.host,
@@ -198,9 +203,10 @@ class MqttReceiver:
     ) -> None:
         self._connected = False
         self._notify(("connected", False))
-        if reason.is_failure and not self._stop.is_set():
-            log.warning("disconnected from the broker: %s", reason)
-            self._client.reconnect_delay_set(*self._jittered_delays())
+        if not self._stop.is_set():
+            self._schedule_retry()
+            if reason.is_failure:
+                log.warning("disconnected from the broker: %s", reason)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         # Runs in paho's thread; must never raise (that would end the network loop).

@@ -163,3 +163,25 @@ def test_sigkill_mid_stream_loses_nothing_and_stores_nothing_twice(
     assert status.records_ingested == report.readings, "none stored twice"
     assert status.quarantined_by_reason == dict(simulator_bad_reasons(tmp_path / "bad.jsonl"))
     assert agent.terminate() == 0
+
+
+def test_the_agent_rides_out_a_broker_outage(
+    tmp_path: Path, pki: Pki, tls_broker: Mosquitto, agent: AgentProcess
+) -> None:
+    agent.start()
+    first = publish_simulation(simulator_options(tls_broker, pki, tmp_path, count=500))
+    agent.wait_until(lambda s: s.records_ingested >= first.readings, timeout=60)
+    tls_broker.stop()  # the backhaul drops; the agent keeps retrying with backoff
+    time.sleep(3)
+    assert agent.running
+    tls_broker.restart()
+    agent.wait_ready(timeout=60)  # reconnected and subscribed again by itself
+    second = publish_simulation(
+        simulator_options(tls_broker, pki, tmp_path, count=500, seed=8)
+    )
+    status = agent.wait_until(
+        lambda s: s.records_ingested >= first.readings + second.readings, timeout=60
+    )
+    assert status.records_stored == first.readings + second.readings
+    assert "cannot reach the broker" in agent.log_text() or "disconnected" in agent.log_text()
+    assert agent.terminate() == 0

@@ -57,6 +57,11 @@ class Mosquitto:
         """Return the broker URL for agents and the simulator."""
         return f"{'mqtts' if self.tls else 'mqtt'}://127.0.0.1:{self.port}"
 
+    def restart(self) -> None:
+        """Start the broker again on the same port with the same configuration."""
+        self.stop()
+        self.process = _launch(self.log_file.parent / "mosquitto.conf", self.port)
+
     def stop(self) -> None:
         """Terminate the broker and wait for it."""
         if self.process.poll() is None:
@@ -103,6 +108,10 @@ def start_mosquitto(workdir: Path, *, tls: BrokerTls | None = None) -> Mosquitto
         ]
     conf = workdir / "mosquitto.conf"
     conf.write_text("\n".join(lines) + "\n")
+    return Mosquitto(port=port, process=_launch(conf, port), log_file=log_file, tls=tls)
+
+
+def _launch(conf: Path, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -112,4 +121,4 @@ def start_mosquitto(workdir: Path, *, tls: BrokerTls | None = None) -> Mosquitto
         process.kill()
         _, err = process.communicate(5)
         raise RuntimeError(f"mosquitto did not start: {err.decode(errors='replace')}") from None
-    return Mosquitto(port=port, process=process, log_file=log_file, tls=tls)
+    return process
