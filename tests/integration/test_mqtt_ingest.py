@@ -176,9 +176,7 @@ def test_the_agent_rides_out_a_broker_outage(
     assert agent.running
     tls_broker.restart()
     agent.wait_ready(timeout=60)  # reconnected and subscribed again by itself
-    second = publish_simulation(
-        simulator_options(tls_broker, pki, tmp_path, count=500, seed=8)
-    )
+    second = publish_simulation(simulator_options(tls_broker, pki, tmp_path, count=500, seed=8))
     status = agent.wait_until(
         lambda s: s.records_ingested >= first.readings + second.readings, timeout=60
     )
