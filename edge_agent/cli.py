@@ -10,13 +10,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from edge_agent.daemon import AgentDaemon, build_ingest_stack
 from edge_agent.replay import replay_csv
 from edge_agent.settings import AgentSettings, load_agent_settings
 from edge_agent.store import AgentStore, IngestStatus, read_status
+from edgeward.cli.progress import count_progress
 from edgeward.logs import configure_logging
 from edgeward.settings import env_var_for
 
@@ -153,14 +153,7 @@ def replay(
     settings = _settings(config, site=site, data_dir=data_dir)
     stack = build_ingest_stack(settings)
     try:
-        with Progress(
-            TextColumn("replaying"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            disable=as_json,
-        ) as progress:
+        with count_progress("replaying", console=console, disable=as_json) as progress:
             task = progress.add_task("rows", total=None)
             result = replay_csv(
                 trace,

@@ -26,6 +26,7 @@ from edge_agent.ingest.writer import IngestWriter
 from edge_agent.settings import AgentSettings
 from edge_agent.store import AgentStore, RetentionPolicy, apply_retention
 from edgeward.schema import load_schema
+from edgeward.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def build_ingest_stack(
     return IngestStack(store=store, validator=validator, writer=writer)
 
 
-class RetentionWorker:
+class RetentionWorker(PeriodicWorker):
     """Apply the retention policy at start and then every `interval_s`."""
 
     def __init__(
@@ -84,39 +85,20 @@ class RetentionWorker:
         interval_s: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(name="retention", interval_s=interval_s)
         self._store = store
         self._policy = policy
-        self._interval_s = interval_s
         self._clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Start the periodic pass."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop after the current pass."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(30)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                result = apply_retention(self._store, self._policy, now=self._clock())
-                if result.readings or result.quarantine:
-                    log.info(
-                        "retention deleted %d readings and %d quarantine entries",
-                        result.readings,
-                        result.quarantine,
-                    )
-            except Exception:
-                log.exception("retention pass failed; retrying at the next interval")
-            self._stop.wait(self._interval_s)
+    def tick(self) -> None:
+        """Delete what the policy says has expired."""
+        result = apply_retention(self._store, self._policy, now=self._clock())
+        if result.readings or result.quarantine:
+            log.info(
+                "retention deleted %d readings and %d quarantine entries",
+                result.readings,
+                result.quarantine,
+            )
 
 
 class AgentDaemon:

@@ -21,6 +21,7 @@ from edge_agent.ingest.pm_xml import PmFileUnreadable, parse_pm_document
 from edge_agent.ingest.writer import Inbound, IngestWriter
 from edge_agent.settings import PmFileSettings
 from edgeward.records import Candidate, QuarantineReason, Rejection
+from edgeward.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
 DONE_DIR = "done"
@@ -84,7 +85,7 @@ class PmFileJob:
             return b""
 
 
-class PmFolderWatcher:
+class PmFolderWatcher(PeriodicWorker):
     """Poll the folder and hand settled files to the writer, one job per file."""
 
     def __init__(
@@ -96,28 +97,25 @@ class PmFolderWatcher:
     ) -> None:
         if settings.watch_dir is None:
             raise ValueError("PmFolderWatcher needs pm_files.watch_dir")
+        super().__init__(name="pm-folder", interval_s=settings.poll_interval_s)
         self._folder = settings.watch_dir
         self._settings = settings
         self._writer = writer
         self._clock = clock
         self._in_flight: set[Path] = set()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Create the folder if needed and start polling."""
         self._folder.mkdir(parents=True, exist_ok=True)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="pm-folder", daemon=True)
-        self._thread.start()
+        super().start()
 
-    def stop(self) -> None:
-        """Stop polling (files already handed over still complete)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
+    def tick(self) -> None:
+        """Poll once; a folder that cannot be listed is reported and polled again later."""
+        try:
+            self.poll_once()
+        except OSError as err:
+            log.error("cannot list %s: %s", self._folder, err)
 
     def poll_once(self) -> int:
         """Hand over every settled file not already in flight; return how many."""
@@ -152,11 +150,3 @@ class PmFolderWatcher:
     def _done(self, path: Path) -> None:
         with self._lock:
             self._in_flight.discard(path)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.poll_once()
-            except OSError as err:
-                log.error("cannot list %s: %s", self._folder, err)
-            self._stop.wait(self._settings.poll_interval_s)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +28,7 @@ from edge_agent.ingest.writer import Inbound, IngestWriter
 from edge_agent.settings import PrometheusTarget
 from edge_agent.store import AgentStore
 from edgeward.records import Candidate, QuarantineReason, Rejection
+from edgeward.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
 ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
@@ -100,7 +100,7 @@ def _reject(origin: str, raw: bytes, reason: QuarantineReason, detail: str) -> R
     return Rejection(origin=origin, raw=raw, reason=reason, detail=detail)
 
 
-class PrometheusScraper:
+class PrometheusScraper(PeriodicWorker):
     """Scrape one target at its interval and submit what it exposes to the writer."""
 
     def __init__(
@@ -111,25 +111,15 @@ class PrometheusScraper:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(name=f"prometheus {target.url}", interval_s=target.interval_s)
         self._target = target
         self._writer = writer
         self._store = store
         self._clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Start scraping in a background thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="prometheus", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop scraping."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(self._target.timeout_s + 5)
-            self._thread = None
+    def tick(self) -> None:
+        """Scrape once."""
+        self.scrape_once()
 
     def scrape_once(self) -> bool:
         """Fetch the target once and submit the result; return whether the fetch worked.
@@ -171,9 +161,3 @@ class PrometheusScraper:
         self._store.increment_counters({k: v for k, v in counters.items() if v})
         self._writer.submit(Inbound(origin=origin, raw=body, decode=lambda: entries))
         return True
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            self.scrape_once()
-            self._stop.wait(max(0.0, self._target.interval_s - (time.monotonic() - started)))

@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from edgeward.cli.progress import count_progress
 from edgeward.simulator import PublishOptions, publish_simulation
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -98,14 +98,7 @@ def metrics(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    with Progress(
-        TextColumn("publishing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=as_json,
-    ) as progress:
+    with count_progress("publishing", console=console, disable=as_json) as progress:
         task = progress.add_task("messages", total=options.expected_messages())
         report = publish_simulation(
             options, stop=stop, on_progress=lambda n: progress.update(task, completed=n)
