@@ -1,0 +1,1 @@
+"""Governance: schema validation, quarantine reasons and PII handling."""

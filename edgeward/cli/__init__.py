@@ -1,0 +1,1 @@
+"""The `edgeward` command line."""
