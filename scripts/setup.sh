@@ -26,6 +26,9 @@ fi
 
 echo "setup: installing edgeward with extras all,dev (pinned by constraints.txt)"
 "$PY" -m pip install --quiet --constraint constraints.txt --editable ".[all,dev]"
+# amqtt pins typer==0.15.4, which breaks flwr's CLI: install it without its pins (its
+# runtime dependencies are in the control extra; it uses typer only for its own CLI).
+"$PY" -m pip install --quiet --no-deps --constraint constraints.txt amqtt
 
 missing=()
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || missing+=(mosquitto)
