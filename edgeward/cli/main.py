@@ -22,8 +22,10 @@ OWN_PACKAGES = frozenset(("edgeward", "edge_agent", "aggregator", "control_plane
 # name -> (module:attribute of a Typer app, one-line help shown without importing it)
 COMMAND_GROUPS: dict[str, tuple[str, str]] = {
     "agent": ("edge_agent.cli:app", "Run and inspect the edge agent on a device."),
+    "aggregator": ("aggregator.cli:app", "Train challengers on the fleet with Flower."),
     "simulate": ("edgeward.cli.simulate:app", "Generate realistic network metrics."),
     "demo": ("edgeward.cli.demo:app", "Run Edgeward on this machine with simulated sites."),
+    "models": ("control_plane.cli:models_app", "Inspect the model registry."),
 }
 
 
