@@ -23,8 +23,10 @@ from edge_agent.ingest.mqtt_source import MqttIngest
 from edge_agent.ingest.pm_folder import PmFolderWatcher
 from edge_agent.ingest.prometheus import PrometheusScraper
 from edge_agent.ingest.writer import IngestWriter
+from edge_agent.learning.supernode import SuperNodeOptions, SuperNodeSupervisor
 from edge_agent.settings import AgentSettings
 from edge_agent.store import AgentStore, RetentionPolicy, apply_retention
+from edgeward.fl_protocol import NODE_DATA_DIR, NODE_SITE
 from edgeward.schema import load_schema
 from edgeward.workers import PeriodicWorker
 
@@ -101,6 +103,23 @@ class RetentionWorker(PeriodicWorker):
             )
 
 
+def supernode_options(settings: AgentSettings) -> SuperNodeOptions:
+    """Return how this site's SuperNode is started: its store and name go in its node config."""
+    learning = settings.learning
+    return SuperNodeOptions(
+        superlink=learning.superlink or "",
+        runtime_port=learning.runtime_port,
+        node_config={NODE_DATA_DIR: str(settings.data_dir.resolve()), NODE_SITE: settings.site},
+        log_file=settings.data_dir / "supernode.log",
+        root_certificates=learning.root_certificates,
+        insecure=learning.insecure,
+        auth_private_key=learning.auth_private_key,
+        auth_public_key=learning.auth_public_key,
+        restart_min_s=learning.restart_min_s,
+        restart_max_s=learning.restart_max_s,
+    )
+
+
 class AgentDaemon:
     """Run ingestion (and, later, learning and acting) until told to stop."""
 
@@ -134,6 +153,11 @@ class AgentDaemon:
             self._sources.append(
                 PrometheusScraper(target, self.stack.writer, self.stack.store, clock=clock)
             )
+        self.supernode = (
+            SuperNodeSupervisor(supernode_options(settings))
+            if settings.learning.superlink
+            else None
+        )
         self._retention = RetentionWorker(
             self.stack.store,
             RetentionPolicy(
@@ -145,13 +169,15 @@ class AgentDaemon:
         )
 
     def start(self) -> None:
-        """Start the writer, then every input, then retention."""
+        """Start the writer, then every input, then retention and the SuperNode."""
         self.stack.writer.start()
         if self.mqtt is not None:
             self.mqtt.start()
         for source in self._sources:
             source.start()
         self._retention.start()
+        if self.supernode is not None:
+            self.supernode.start()
         log.info(
             "agent for site %s is running (store %s)", self.settings.site, self.settings.data_dir
         )
@@ -166,6 +192,8 @@ class AgentDaemon:
         if self.mqtt is not None:
             self.mqtt.stop()
         self._retention.stop()
+        if self.supernode is not None:
+            self.supernode.stop()
         self.stack.store.close()
         self._stopped.set()
         log.info("agent for site %s stopped cleanly", self.settings.site)

@@ -148,6 +148,27 @@ class RetentionSettings(_Section):
     interval_s: float = Field(default=3600.0, gt=0)
 
 
+class LearningSettings(_Section):
+    """The aggregator's SuperLink this site learns with (none: no federated learning)."""
+
+    superlink: str | None = None
+    root_certificates: Path | None = None
+    insecure: bool = False
+    runtime_port: int = Field(default=9094, ge=1, le=65535)
+    auth_private_key: Path | None = None
+    auth_public_key: Path | None = None
+    restart_min_s: float = Field(default=1.0, gt=0)
+    restart_max_s: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _secure_unless_said(self) -> LearningSettings:
+        if self.superlink and not self.insecure and self.root_certificates is None:
+            raise ValueError("root_certificates (the project CA) is needed, or insecure = true")
+        if (self.auth_private_key is None) != (self.auth_public_key is None):
+            raise ValueError("auth_private_key and auth_public_key must be given together")
+        return self
+
+
 class StoreSettings(_Section):
     """Durability of the local store: "full" survives power loss, "normal" a crash."""
 
@@ -167,6 +188,7 @@ class AgentSettings(_Section):
     prometheus: tuple[PrometheusTarget, ...] = ()
     retention: RetentionSettings = RetentionSettings()
     store: StoreSettings = StoreSettings()
+    learning: LearningSettings = LearningSettings()
 
     @property
     def mqtt_client_id(self) -> str:

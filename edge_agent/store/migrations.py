@@ -91,7 +91,23 @@ def _create_holds(db: sqlite_utils.Database) -> None:
     )
 
 
+def _create_anomaly_labels(db: sqlite_utils.Database) -> None:
+    # Ground truth where a site has it (an operator's annotations, a simulator's labels file):
+    # lets the ClientApp report anomaly AUROC/F1 next to forecast error.
+    db.execute(
+        """CREATE TABLE anomaly_labels (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            start_ms INTEGER NOT NULL,
+            end_ms INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            UNIQUE (source, start_ms, end_ms, kind)
+        )"""
+    )
+
+
 AGENT_MIGRATIONS: tuple[Migration, ...] = (
     Migration(name="0001_ingest_tables", apply=_create_ingest_tables),
     Migration(name="0002_holds", apply=_create_holds),
+    Migration(name="0003_anomaly_labels", apply=_create_anomaly_labels),
 )

@@ -64,11 +64,11 @@ def demo(
     signal.signal(signal.SIGTERM, request_stop)
     if not as_json:
         console.print(f"[bold]Edgeward demo[/bold]: {sites} sites, data in {folder}")
-    run.start()
-    if not as_json:
-        console.print(f"broker {run.broker_url}; press Ctrl-C to stop")
     deadline = time.monotonic() + duration if duration else None
     try:
+        run.start()  # inside the try: whatever started before a failure is stopped too
+        if not as_json:
+            console.print(f"broker {run.broker_url}; press Ctrl-C to stop")
         with Live(console=console, auto_refresh=False, transient=False) as live:
             while not stop.wait(REFRESH_S):
                 if not as_json:

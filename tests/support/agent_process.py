@@ -24,9 +24,13 @@ class AgentProcess:
         self.log_file = log_file
         self.process: subprocess.Popen[bytes] | None = None
         self._ready_seen = 0
+        self._ready_line = READY_LINE
 
-    def start(self, *, wait_ready: bool = True, timeout: float = 60.0) -> None:
+    def start(
+        self, *, wait_ready: bool = True, timeout: float = 60.0, ready_line: str = READY_LINE
+    ) -> None:
         """Start the daemon; by default wait until it has subscribed to the broker."""
+        self._ready_line = ready_line
         with self.log_file.open("ab") as sink:
             self.process = subprocess.Popen(
                 [
@@ -49,7 +53,7 @@ class AgentProcess:
         """Wait for the next 'subscribed' line in the agent's log."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            seen = self.log_text().count(READY_LINE)
+            seen = self.log_text().count(self._ready_line)
             if seen > self._ready_seen:
                 self._ready_seen = seen
                 return
