@@ -30,6 +30,7 @@ class RunConfig(BaseModel):
     batch_size: int = Field(default=128, ge=1, alias="batch-size")
     window: int = Field(default=32, ge=2, le=1024)
     hidden: int = Field(default=64, ge=1, le=4096)
+    score_horizon: int = Field(default=1, ge=1, alias="score-horizon")
     holdout_fraction: float = Field(default=0.2, gt=0, lt=1, alias="holdout-fraction")
     proximal_mu: float = Field(default=0.1, ge=0, alias="proximal-mu")
     num_malicious_nodes: int = Field(default=1, ge=0, alias="num-malicious-nodes")
@@ -44,6 +45,7 @@ class RunConfig(BaseModel):
     min_new_rows: int = Field(default=0, ge=0, alias="min-new-rows")
     previous_total_rows: int = Field(default=0, ge=0, alias="previous-total-rows")
     seed: int = 0
+    features: str = ""  # comma-separated metric names; empty: every metric of the schema
     registry_dir: str = Field(default="", alias="registry-dir")
     state_dir: str = Field(default="", alias="state-dir")
     fleet_dir: str = Field(default="", alias="fleet-dir")
@@ -57,6 +59,16 @@ class RunConfig(BaseModel):
             first = err.errors()[0]
             key = ".".join(str(part) for part in first["loc"])
             raise SettingsError(f"run config '{key}': {first['msg']}") from err
+
+    def feature_names(self, schema_features: tuple[str, ...]) -> tuple[str, ...]:
+        """Return the model's features: the configured ones, or all the schema has."""
+        if not self.features:
+            return schema_features
+        chosen = tuple(name.strip() for name in self.features.split(",") if name.strip())
+        unknown = sorted(set(chosen) - set(schema_features))
+        if unknown:
+            raise SettingsError(f"run config 'features': not in the schema: {', '.join(unknown)}")
+        return chosen
 
     @property
     def registry(self) -> Path | None:

@@ -13,23 +13,15 @@ import logging
 import threading
 import time
 from dataclasses import asdict, dataclass
-from importlib import resources
-from pathlib import Path
-from typing import Any
 
-from aggregator.outcomes import RunOutcome, read_outcome
+from aggregator.outcomes import RunOutcome
+from aggregator.runs import RunSubmitter
 from aggregator.settings import AggregatorSettings, ChallengerSettings
-from aggregator.superlink import CONNECTION, SuperLinkOptions, SuperLinkProcess
+from aggregator.superlink import SuperLinkOptions, SuperLinkProcess
 from edgeward.errors import EdgewardError
 
 log = logging.getLogger(__name__)
 POLL_S = 1.0
-FINISHED = ("finished",)
-
-
-def flower_app_dir() -> Path:
-    """Return the Flower App folder shipped with Edgeward (what `flwr run` submits)."""
-    return Path(str(resources.files("aggregator").joinpath("flower_app")))
 
 
 @dataclass(kw_only=True, slots=True)
@@ -58,6 +50,7 @@ class AggregatorService:
                 supernode_auth=settings.supernode_auth,
             )
         )
+        self.runs = RunSubmitter(self.superlink, settings.state_dir)
         self._state_file = settings.state_dir / "challengers.json"
         self.states: dict[str, ChallengerState] = self._load_states()
 
@@ -105,9 +98,9 @@ class AggregatorService:
             "registry-dir": str(self.settings.registry_dir),
             "state-dir": str(self.settings.state_dir),
         }
-        run_id = self.submit(overrides)
+        run_id = self.runs.submit(overrides)
         log.info("run %s started for challenger %s", run_id, challenger.name)
-        outcome = self.wait_for(run_id, stop=stop)
+        outcome = self.runs.wait(run_id, timeout_s=self.settings.run_timeout_s, stop=stop)
         self._keep_log(run_id)
         if outcome.status == "completed":
             state.last_total_rows = outcome.total_rows
@@ -116,39 +109,6 @@ class AggregatorService:
             "run %s of %s ended: %s %s", run_id, challenger.name, outcome.status, outcome.detail
         )
         return outcome
-
-    def submit(self, overrides: dict[str, Any]) -> int:
-        """Submit the Flower App with run-config overrides; return the run id."""
-        pairs = " ".join(f"{key}={_toml_value(value)}" for key, value in overrides.items())
-        reply = self.superlink.flwr("run", str(flower_app_dir()), CONNECTION, "--run-config", pairs)
-        return int(reply["run-id"])
-
-    def wait_for(self, run_id: int, *, stop: threading.Event | None = None) -> RunOutcome:
-        """Wait until the run writes its outcome or Flower reports it finished without one."""
-        deadline = time.monotonic() + self.settings.run_timeout_s
-        while time.monotonic() < deadline:
-            outcome = read_outcome(self.settings.state_dir, run_id)
-            if outcome is not None:
-                return outcome
-            status = self.run_status(run_id)
-            if status.startswith(FINISHED):
-                # The ServerApp ended without writing an outcome: it failed or was stopped.
-                time.sleep(POLL_S)
-                return read_outcome(self.settings.state_dir, run_id) or RunOutcome.failed(
-                    run_id, f"Flower reports the run {status} without an outcome"
-                )
-            if stop is not None and stop.wait(POLL_S):
-                break
-            if stop is None:
-                time.sleep(POLL_S)
-        self.superlink.flwr("stop", str(run_id), CONNECTION)
-        return RunOutcome.failed(run_id, "timed out or stopped; the run was stopped")
-
-    def run_status(self, run_id: int) -> str:
-        """Return Flower's status of a run, e.g. "running" or "finished:completed"."""
-        reply = self.superlink.flwr("ls", CONNECTION, "--run-id", str(run_id))
-        runs = reply.get("runs", [])
-        return str(runs[0].get("status", "")) if runs else ""
 
     def _keep_log(self, run_id: int) -> None:
         """Save the ServerApp's log next to the run's outcome, for whoever investigates."""
@@ -186,12 +146,3 @@ class AggregatorService:
         temporary = self._state_file.with_suffix(".tmp")
         temporary.write_text(json.dumps({n: asdict(s) for n, s in self.states.items()}))
         temporary.replace(self._state_file)
-
-
-def _toml_value(value: Any) -> str:
-    """Write a run-config value the way `flwr run --run-config` parses it (TOML)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(str(value))

@@ -37,6 +37,7 @@ class SuperLinkOptions:
     key_file: Path | None = None
     insecure: bool = False
     supernode_auth: bool = False
+    simulation: bool = False
 
     @property
     def address(self) -> str:
@@ -75,6 +76,8 @@ class SuperLinkOptions:
             ]
         if self.supernode_auth:
             args.append("--enable-supernode-auth")
+        if self.simulation:
+            args.append("--simulation")
         return args
 
 

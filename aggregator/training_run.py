@@ -91,7 +91,7 @@ class TrainingRun:
 
     def _execute(self) -> RunOutcome:
         config = self.config
-        features = load_schema().feature_names
+        features = config.feature_names(load_schema().feature_names)
         nodes = self._timed("wait_for_nodes", self._wait_for_nodes)
         cutoff_ms = int(self.clock() * 1000)
         summaries, stats = self._timed(
@@ -104,7 +104,11 @@ class TrainingRun:
                 f"only {new_rows} new rows since the last run (needs {config.min_new_rows})"
             )
         spec = ModelSpec(
-            kind=config.model, features=features, window=config.window, hidden=config.hidden
+            kind=config.model,
+            features=features,
+            window=config.window,
+            hidden=config.hidden,
+            score_horizon=config.score_horizon,
         )
         champion = self._champion()
         start = champion.arrays if champion and _compatible(champion.spec, spec) else None

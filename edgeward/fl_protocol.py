@@ -62,6 +62,12 @@ NODE_DATA_DIR: Final = "data-dir"
 NODE_SITE: Final = "site"
 NODE_PARTITION: Final = "partition-id"
 RUN_FLEET_DIR: Final = "fleet-dir"
+# Run config of simulated fleets: how much history each virtual site makes for itself.
+SIM_DAYS: Final = "sim-days"
+SIM_STEP_S: Final = "sim-step-s"
+SIM_SOURCES: Final = "sim-sources"
+SIM_END_TS: Final = "sim-end-ts"
+SIM_ANOMALY_RATE: Final = "sim-anomaly-rate"
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)

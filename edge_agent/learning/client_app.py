@@ -22,6 +22,7 @@ from edge_agent.learning.local_learning import (
     site_statistics,
     train_locally,
 )
+from edge_agent.learning.simulated_site import SimulatedHistory, ensure_simulated_site
 from edgeward import fl_protocol as fp
 from edgeward.fl_records import (
     array_record,
@@ -47,11 +48,27 @@ def site_of(context: Context) -> tuple[Path, str]:
     if fp.NODE_DATA_DIR in node:
         data_dir = Path(str(node[fp.NODE_DATA_DIR]))
         return data_dir, str(node.get(fp.NODE_SITE, data_dir.name))
-    fleet = str(context.run_config.get(fp.RUN_FLEET_DIR, ""))
+    run = context.run_config
+    fleet = str(run.get(fp.RUN_FLEET_DIR, ""))
     if not fleet or fp.NODE_PARTITION not in node:
         raise ValueError("the node config names no data-dir, and the run no fleet-dir")
-    site = f"site-{int(node[fp.NODE_PARTITION]):04d}"
-    return Path(fleet) / site, site
+    partition = int(number(node, fp.NODE_PARTITION))
+    site = f"site-{partition:04d}"
+    data_dir = Path(fleet) / site
+    # Flower's simulation engine: this virtual site makes its own history on first use.
+    ensure_simulated_site(
+        data_dir,
+        SimulatedHistory(
+            site=site,
+            seed=partition,
+            sources=int(number(run, fp.SIM_SOURCES, 4)),
+            days=number(run, fp.SIM_DAYS, 2.0),
+            step_s=number(run, fp.SIM_STEP_S, 300.0),
+            anomaly_rate=number(run, fp.SIM_ANOMALY_RATE, 0.015),
+            end_ts=number(run, fp.SIM_END_TS) or None,
+        ),
+    )
+    return data_dir, site
 
 
 def _spec_and_stats(config: ConfigRecord) -> tuple[ModelSpec, FeatureStats]:

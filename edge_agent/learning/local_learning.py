@@ -160,10 +160,14 @@ def evaluate_candidates(
     if not len(prepared.holdout):
         return SiteEvaluation(site=site, examples=0, challenger_mae=float("nan"))
     labels = prepared.holdout_labels
-    new = evaluate_model(model_with(spec, challenger), prepared.holdout, labels)
+    new = evaluate_model(
+        model_with(spec, challenger), prepared.holdout, labels, score_horizon=spec.score_horizon
+    )
     old = None
     if champion is not None and comparable(champion[0], spec):
-        old = evaluate_model(model_with(*champion), prepared.holdout, labels)
+        old = evaluate_model(
+            model_with(*champion), prepared.holdout, labels, score_horizon=champion[0].score_horizon
+        )
     return SiteEvaluation(
         site=site,
         examples=new.examples,

@@ -51,6 +51,26 @@ def fill_simulated_site(data_dir: Path, history: SimulatedHistory) -> int:
         steps=steps,
         anomaly_rate=history.anomaly_rate,
     )
+    readings = [
+        Candidate(origin="simulator", source=r.source, ts=r.ts, metrics=r.metrics)
+        for r in series.readings()
+    ]
+    labels = [
+        AnomalyLabel(
+            source=a.source,
+            start_ms=round(a.start_ts * 1000),
+            end_ms=round(a.end_ts * 1000),
+            kind=str(a.kind),
+        )
+        for a in series.anomalies
+    ]
+    return ingest_history(data_dir, readings, labels, now=end)
+
+
+def ingest_history(
+    data_dir: Path, readings: list[Candidate], labels: list[AnomalyLabel], *, now: float
+) -> int:
+    """Validate and store readings (as of `now`) and labels; return the readings stored."""
     schema = load_schema()
     store = AgentStore.open(data_dir, synchronous="normal")
     try:
@@ -58,29 +78,14 @@ def fill_simulated_site(data_dir: Path, history: SimulatedHistory) -> int:
         validator = RecordValidator(
             schema, PiiScrubber(schema.pii, load_or_create_pii_key(data_dir))
         )
-        writer = IngestWriter(store, validator, schema_id=schema_id, clock=lambda: end)
-        candidates = [
-            Candidate(origin="simulator", source=r.source, ts=r.ts, metrics=r.metrics)
-            for r in series.readings()
-        ]
+        writer = IngestWriter(store, validator, schema_id=schema_id, clock=lambda: now)
         stored = 0
-        for start in range(0, len(candidates), CHUNK):
-            chunk: list[Candidate | Rejection] = list(candidates[start : start + CHUNK])
+        for start in range(0, len(readings), CHUNK):
+            chunk: list[Candidate | Rejection] = list(readings[start : start + CHUNK])
             stored += writer.process(
-                [Inbound(origin="simulator", raw=b"", decode=partial(list, chunk))]
+                [Inbound(origin="history", raw=b"", decode=partial(list, chunk))]
             ).records
-        add_labels(
-            store,
-            [
-                AnomalyLabel(
-                    source=a.source,
-                    start_ms=round(a.start_ts * 1000),
-                    end_ms=round(a.end_ts * 1000),
-                    kind=str(a.kind),
-                )
-                for a in series.anomalies
-            ],
-        )
+        add_labels(store, labels)
     finally:
         store.close()
     return stored

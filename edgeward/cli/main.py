@@ -23,24 +23,34 @@ OWN_PACKAGES = frozenset(("edgeward", "edge_agent", "aggregator", "control_plane
 COMMAND_GROUPS: dict[str, tuple[str, str]] = {
     "agent": ("edge_agent.cli:app", "Run and inspect the edge agent on a device."),
     "aggregator": ("aggregator.cli:app", "Train challengers on the fleet with Flower."),
-    "simulate": ("edgeward.cli.simulate:app", "Generate realistic network metrics."),
     "demo": ("edgeward.cli.demo:app", "Run Edgeward on this machine with simulated sites."),
     "models": ("control_plane.cli:models_app", "Inspect the model registry."),
+}
+# `edgeward simulate ...` gathers commands owned by different roles.
+SIMULATE_COMMANDS: dict[str, tuple[str, str]] = {
+    "metrics": ("edgeward.cli.simulate:app", "Publish realistic base-station KPIs over MQTT."),
+    "fleet": ("aggregator.fleet_simulation:app", "Simulate federated learning on a large fleet."),
 }
 
 
 class LazyGroup(click.Group):
-    """A click group that imports each subcommand group on first use."""
+    """A click group whose subcommands are Typer apps imported on first use."""
+
+    def __init__(
+        self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = COMMAND_GROUPS if lazy is None else lazy
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """List eager and lazy commands together."""
-        return sorted({*super().list_commands(ctx), *COMMAND_GROUPS})
+        return sorted({*super().list_commands(ctx), *self.lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        """Return a command, importing its module if it is a lazy group."""
-        if cmd_name not in COMMAND_GROUPS:
+        """Return a command, importing its module if it is a lazy one."""
+        if cmd_name not in self.lazy:
             return super().get_command(ctx, cmd_name)
-        target, _ = COMMAND_GROUPS[cmd_name]
+        target, _ = self.lazy[cmd_name]
         module_name, attribute = target.split(":")
         try:
             app = getattr(importlib.import_module(module_name), attribute)
@@ -59,8 +69,8 @@ class LazyGroup(click.Group):
         """List commands with their stored help, without importing the lazy ones."""
         rows = []
         for name in self.list_commands(ctx):
-            if name in COMMAND_GROUPS:
-                rows.append((name, COMMAND_GROUPS[name][1]))
+            if name in self.lazy:
+                rows.append((name, self.lazy[name][1]))
             else:
                 command = super().get_command(ctx, name)
                 if command is not None and not command.hidden:
@@ -72,6 +82,11 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Edgeward: federated learning, safe rollout and risk-screened actions at the network edge."""
+
+
+@cli.group(cls=LazyGroup, lazy=SIMULATE_COMMANDS)
+def simulate() -> None:
+    """Generate realistic network metrics, or simulate learning on a large fleet."""
 
 
 @cli.command()

@@ -1,4 +1,4 @@
-"""`edgeward simulate ...`: publish realistic base-station KPIs to a broker."""
+"""`edgeward simulate metrics`: publish realistic base-station KPIs to a broker."""
 
 from __future__ import annotations
 
@@ -16,13 +16,8 @@ from rich.console import Console
 from edgeward.cli.progress import count_progress
 from edgeward.simulator import PublishOptions, publish_simulation
 
-app = typer.Typer(no_args_is_help=True, add_completion=False)
+app = typer.Typer(add_completion=False)
 console = Console(stderr=True)
-
-
-@app.callback()
-def simulate() -> None:
-    """Generate realistic network metrics."""
 
 
 @app.command()

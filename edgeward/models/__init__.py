@@ -6,7 +6,7 @@ Pure torch and numpy, no Flower: the ClientApp and ServerApp adapt these calls t
 from edgeward.models.detection import auroc, best_f1
 from edgeward.models.errors import ModelError
 from edgeward.models.evaluation import Evaluation, evaluate_model
-from edgeward.models.inference import anomaly_scores, predict, residuals
+from edgeward.models.inference import anomaly_scores, predict, residuals, smooth_scores
 from edgeward.models.networks import build_model
 from edgeward.models.simulated import anomaly_intervals, series_from_simulation
 from edgeward.models.spec import MODEL_KINDS, ModelKind, ModelSpec
@@ -44,6 +44,7 @@ __all__ = [
     "predict",
     "residuals",
     "series_from_simulation",
+    "smooth_scores",
     "split_by_time",
     "state_to_arrays",
     "train_model",

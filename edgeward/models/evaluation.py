@@ -13,7 +13,7 @@ from torch import nn
 
 from edgeward.models.detection import auroc, best_f1, has_both_classes
 from edgeward.models.errors import ModelError
-from edgeward.models.inference import anomaly_scores, predict
+from edgeward.models.inference import anomaly_scores, predict, smooth_scores
 from edgeward.models.windows import WindowSet
 
 
@@ -56,11 +56,16 @@ class Evaluation:
 
 
 def evaluate_model(
-    model: nn.Module, windows: WindowSet, labels: np.ndarray | None = None
+    model: nn.Module,
+    windows: WindowSet,
+    labels: np.ndarray | None = None,
+    *,
+    score_horizon: int = 1,
 ) -> Evaluation:
     """Return the forecast error of `model` on `windows` and, with labels, its detection.
 
-    `labels` (one bool per window) marks the windows whose target is anomalous. Raises
+    `labels` (one bool per window) marks the windows whose target is anomalous; the anomaly
+    score averages residual scores over `score_horizon` windows (see `ModelSpec`). Raises
     `ModelError` when there are no windows or no observed target at all.
     """
     if len(windows) == 0:
@@ -84,7 +89,7 @@ def evaluate_model(
     positives = int(flags.sum())
     if not has_both_classes(flags):
         return replace(evaluation, positives=positives)
-    score = anomaly_scores(residual)
+    score = smooth_scores(anomaly_scores(residual), windows, score_horizon)
     return replace(
         evaluation,
         positives=positives,

@@ -74,3 +74,22 @@ def anomaly_scores(residual: np.ndarray) -> np.ndarray:
     mean_square = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
     score: np.ndarray = np.sqrt(mean_square)
     return score
+
+
+def smooth_scores(scores: np.ndarray, windows: WindowSet, horizon: int) -> np.ndarray:
+    """Average each window's score with those of up to `horizon - 1` windows before it.
+
+    Windows are grouped by series and taken in target-time order, so a series never borrows
+    another's scores; the first windows of a series average over what there is.
+    """
+    if horizon <= 1 or len(scores) == 0:
+        return np.asarray(scores, dtype=np.float64)
+    smoothed = np.empty(len(scores), dtype=np.float64)
+    for series in np.unique(windows.series_index):
+        members = np.flatnonzero(windows.series_index == series)
+        members = members[np.argsort(windows.target_ts[members], kind="stable")]
+        cumulative = np.concatenate([[0.0], np.cumsum(scores[members], dtype=np.float64)])
+        ends = np.arange(1, len(members) + 1)
+        starts = np.maximum(0, ends - horizon)
+        smoothed[members] = (cumulative[ends] - cumulative[starts]) / (ends - starts)
+    return smoothed
