@@ -8,6 +8,7 @@ from certs.authority import (
     create_authority,
     load_authority,
 )
+from certs.node_keys import NodeKeys, create_node_keys
 from certs.pem_files import read_certificate
 
 __all__ = [
@@ -15,7 +16,9 @@ __all__ = [
     "CA_KEY_FILE",
     "CertificateAuthority",
     "IssuedCertificate",
+    "NodeKeys",
     "create_authority",
+    "create_node_keys",
     "load_authority",
     "read_certificate",
 ]

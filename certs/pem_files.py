@@ -18,7 +18,7 @@ PUBLIC_FILE_MODE = 0o644
 
 def write_certificate(path: Path, certificate: x509.Certificate) -> None:
     """Write `certificate` to a new PEM file at `path`, readable by everyone."""
-    _write_new_file(path, certificate.public_bytes(serialization.Encoding.PEM), PUBLIC_FILE_MODE)
+    write_new_file(path, certificate.public_bytes(serialization.Encoding.PEM), PUBLIC_FILE_MODE)
 
 
 def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
@@ -32,7 +32,7 @@ def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    _write_new_file(path, data, PRIVATE_FILE_MODE)
+    write_new_file(path, data, PRIVATE_FILE_MODE)
 
 
 def write_certificate_and_key(
@@ -90,7 +90,7 @@ def _read_file(path: Path, what: str) -> bytes:
         ) from err
 
 
-def _write_new_file(path: Path, data: bytes, mode: int) -> None:
+def write_new_file(path: Path, data: bytes, mode: int) -> None:
     """Create `path` with `mode` and write `data`, refusing to replace an existing file."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)

@@ -51,6 +51,33 @@ def list_models(registry: RegistryOption, as_json: JsonOption = False) -> None:
     console.print(_versions_table(versions))
 
 
+@models_app.command("import")
+def import_models(registry: RegistryOption, as_json: JsonOption = False) -> None:
+    """Register the challengers waiting in the registry's inbox (bad ones go to rejected/)."""
+    with SqliteRegistry.open(registry) as opened:
+        report = opened.import_submissions()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "registered": [v.to_dict() for v in report.registered],
+                    "rejected": [
+                        {"submission": r.submission, "reason": r.reason} for r in report.rejected
+                    ],
+                },
+                indent=2,
+                default=str,
+            )
+        )
+        return
+    for version in report.registered:
+        console.print(f"registered version {version.version} ({version.name})")
+    for rejected in report.rejected:
+        console.print(f"[red]rejected[/red] {rejected.submission}: {rejected.reason}")
+    if not report.registered and not report.rejected:
+        console.print("Nothing waiting in the inbox.")
+
+
 @models_app.command()
 def show(
     version: Annotated[int, typer.Argument(help="The version number to show.")],

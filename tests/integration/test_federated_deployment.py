@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from certs import create_authority
+from aggregator.superlink import SuperLinkOptions, SuperLinkProcess
+from certs import create_authority, create_node_keys
 from control_plane.registry import open_registry
 from edge_agent.learning.simulated_site import SimulatedHistory, fill_simulated_site
+from edge_agent.learning.supernode import SuperNodeOptions
+from edgeward.flower_processes import flower_environment
 from tests.support.agent_process import AgentProcess
 from tests.support.mosquitto import free_port
 
@@ -25,13 +28,17 @@ SUPERNODE_READY = "SuperNode started"
 
 
 def write_fleet(root: Path, *, round_timeout_s: float = 300.0) -> tuple[Path, list[AgentProcess]]:
-    """Make a CA, three site stores with a day of simulated data, and every settings file."""
+    """Make a CA, node keys, three site stores with a day of data, and every settings file.
+
+    The SuperLink runs with node authentication: only the three sites' keys are admitted.
+    """
     authority = create_authority(root / "pki")
     authority.issue_server("superlink", dns_names=["localhost"], ip_addresses=["127.0.0.1"])
     port = free_port()
     agents = []
     for index in range(SITES):
         site = f"site-{index}"
+        keys = create_node_keys(root / "node-keys", site)
         fill_simulated_site(
             root / site, SimulatedHistory(site=site, seed=index, days=1.0, anomaly_rate=0.05)
         )
@@ -45,6 +52,8 @@ superlink = "127.0.0.1:{port}"
 root_certificates = "{root / "pki" / "ca.pem"}"
 runtime_port = {free_port()}
 restart_min_s = 0.5
+auth_private_key = "{keys.private_key}"
+auth_public_key = "{keys.public_key}"
 """)
         agents.append(AgentProcess(config, root / site, root / f"{site}.log"))
     aggregator = root / "aggregator.toml"
@@ -58,6 +67,8 @@ cert_file = "{root / "pki" / "superlink.pem"}"
 key_file = "{root / "pki" / "superlink.key"}"
 min_nodes = {SITES}
 run_timeout_s = 600
+supernode_auth = true
+supernode_keys_dir = "{root / "node-keys"}"
 
 [[aggregator.challengers]]
 name = "mlp-fedavg"
@@ -178,3 +189,59 @@ def supernode_pid(agent: AgentProcess) -> int:
     """Return the pid of the SuperNode the agent started most recently."""
     lines = [line for line in agent.log_text().splitlines() if SUPERNODE_READY in line]
     return int(lines[-1].split("(pid ")[1].split(")")[0])
+
+
+def test_only_registered_supernodes_are_admitted(tmp_path: Path) -> None:
+    authority = create_authority(tmp_path / "pki")
+    authority.issue_server("superlink", dns_names=["localhost"], ip_addresses=["127.0.0.1"])
+    superlink = SuperLinkProcess(
+        SuperLinkOptions(
+            host="127.0.0.1",
+            port=free_port(),
+            state_dir=tmp_path / "superlink",
+            ca_file=authority.cert_path,
+            cert_file=tmp_path / "pki" / "superlink.pem",
+            key_file=tmp_path / "pki" / "superlink.key",
+            supernode_auth=True,
+        )
+    )
+    enrolled = create_node_keys(tmp_path / "keys", "enrolled")
+    stranger = create_node_keys(tmp_path / "keys", "stranger")
+    superlink.start()
+    try:
+        superlink.register_supernode(enrolled.public_key)
+        outcomes: dict[str, int | None] = {}
+        for name, keys in (("enrolled", enrolled), ("stranger", stranger)):
+            options = SuperNodeOptions(
+                superlink=superlink.options.address,
+                runtime_port=free_port(),
+                node_config={"data-dir": str(tmp_path), "site": name},
+                log_file=tmp_path / f"{name}.log",
+                root_certificates=authority.cert_path,
+                auth_private_key=keys.private_key,
+                auth_public_key=keys.public_key,
+                extra_args=("--max-retries", "3"),
+            )
+            with options.log_file.open("wb") as sink:
+                process = subprocess.Popen(
+                    options.command(),
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                    env=flower_environment(),
+                )
+            deadline = time.monotonic() + 60
+            while process.poll() is None and time.monotonic() < deadline:
+                if "SuperNode ID" in options.log_file.read_text(errors="replace"):
+                    break  # activated: the SuperLink admitted it
+                time.sleep(0.2)
+            outcomes[name] = process.poll()
+            if outcomes[name] is None:
+                process.terminate()
+                process.wait(30)
+        assert outcomes["enrolled"] is None, "the registered node stays connected"
+        assert outcomes["stranger"] not in (None, 0), "the unregistered node is refused"
+        refusal = (tmp_path / "stranger.log").read_text()
+        assert "Failed to activate SuperNode" in refusal
+        assert "ref-exit-codes/305" in refusal
+    finally:
+        superlink.stop()
