@@ -70,7 +70,7 @@ def main() -> None:
     """Run each script in this folder and write RESULTS.md."""
     results = {}
     for script in sorted(HERE.glob("*.py")):
-        if script.name == Path(__file__).name:
+        if script.name == Path(__file__).name or script.name.startswith("_"):
             continue
         print(f"running {script.name} ...", flush=True)
         results[script.stem] = run(script)
