@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from edge_agent.daemon import AgentDaemon, build_ingest_stack
+from edge_agent.enrollment import InstalledIdentity, enroll_device
 from edge_agent.replay import replay_csv
 from edge_agent.settings import AgentSettings, load_agent_settings
 from edge_agent.store import AgentStore, IngestStatus, read_status
@@ -171,6 +172,42 @@ def replay(
             f"{result.rows:,} rows: {result.records:,} stored, {result.merged:,} merged, "
             f"{result.duplicates:,} duplicates, {result.quarantined:,} quarantined"
         )
+
+
+@app.command()
+def enroll(
+    bundle: Annotated[
+        Path, typer.Argument(help="The enrollment bundle 'edgeward certs issue-device' wrote.")
+    ],
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="The agent's data folder.", show_default=False)
+    ],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace an installed identity (after a rotation).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Install this device's keys, certificates and control-plane address from its bundle."""
+    installed = enroll_device(bundle, data_dir, replace=replace)
+    if as_json:
+        typer.echo(json.dumps(installed.to_dict(), indent=2))
+    else:
+        _print_installed(installed)
+
+
+def _print_installed(installed: InstalledIdentity) -> None:
+    if installed.replaced_site is not None:
+        console.print(
+            f"Replaced the identity of {installed.replaced_site} "
+            f"(generation {installed.replaced_generation})."
+        )
+    console.print(
+        f"Enrolled as {installed.site} (generation {installed.generation}) with the control "
+        f"plane at {installed.control_plane_address}; identity in {installed.directory}:"
+    )
+    for name in installed.files:
+        console.print(f"  {name}")
+    console.print("Delete the bundle file now: it holds this device's private keys.")
 
 
 @app.command("settings")

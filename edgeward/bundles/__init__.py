@@ -43,6 +43,14 @@ from edgeward.bundles.manifest import (
     canonical_manifest_bytes,
     parse_manifest,
 )
+from edgeward.bundles.signing import (
+    BundleSignatureError,
+    PublicKeySource,
+    load_signing_key,
+    load_verification_key,
+    sign_bundle,
+    verify_bundle_signature,
+)
 from edgeward.bundles.timestamps import format_utc, utc_from_epoch
 from edgeward.bundles.weights import TensorLike
 
@@ -59,9 +67,11 @@ __all__ = [
     "BundleError",
     "BundleManifest",
     "BundleNotFound",
+    "BundleSignatureError",
     "JsonObject",
     "ManifestError",
     "ManifestFields",
+    "PublicKeySource",
     "RegistryLayout",
     "TensorError",
     "TensorLike",
@@ -69,15 +79,19 @@ __all__ = [
     "canonical_manifest_bytes",
     "check_alias_name",
     "format_utc",
+    "load_signing_key",
+    "load_verification_key",
     "parse_manifest",
     "publish_directory",
     "read_alias",
     "read_alias_pointer",
     "read_bundle",
     "read_manifest",
+    "sign_bundle",
     "submit_bundle",
     "utc_from_epoch",
     "verify_bundle",
+    "verify_bundle_signature",
     "weights_digest",
     "write_alias_pointer",
     "write_bundle",

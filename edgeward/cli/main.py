@@ -23,6 +23,7 @@ OWN_PACKAGES = frozenset(("edgeward", "edge_agent", "aggregator", "control_plane
 COMMAND_GROUPS: dict[str, tuple[str, str]] = {
     "agent": ("edge_agent.cli:app", "Run and inspect the edge agent on a device."),
     "aggregator": ("aggregator.cli:app", "Train challengers on the fleet with Flower."),
+    "certs": ("certs.cli:app", "Make and manage the fleet's keys and certificates."),
     "demo": ("edgeward.cli.demo:app", "Run Edgeward on this machine with simulated sites."),
     "models": ("control_plane.cli:models_app", "Inspect the model registry."),
 }
