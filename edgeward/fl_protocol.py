@@ -84,6 +84,7 @@ class SiteDataSummary:
     windows_train: int
     windows_holdout: int
     labelled: bool
+    quarantined: int = 0
 
     def to_config(self) -> dict[str, Any]:
         """Return the values for a Flower ConfigRecord."""
@@ -104,6 +105,7 @@ class SiteDataSummary:
             windows_train=int(values["windows_train"]),
             windows_holdout=int(values["windows_holdout"]),
             labelled=bool(values["labelled"]),
+            quarantined=int(values.get("quarantined", 0)),
         )
 
 

@@ -101,8 +101,18 @@ def site_statistics(
         windows_train=len(train),
         windows_holdout=len(holdout),
         labelled=bool(data.labels),
+        quarantined=quarantined_between(store, data.first_ts_ms, cutoff_ms),
     )
     return summary, stats
+
+
+def quarantined_between(store: AgentStore, first_ms: int, last_ms: int) -> int:
+    """Count inputs quarantined while the training data arrived (for the promotion gate)."""
+    row = store.db.execute(
+        "SELECT coalesce(sum(occurrences), 0) FROM quarantine WHERE received_at BETWEEN ? AND ?",
+        (first_ms / 1000, last_ms / 1000),
+    ).fetchone()
+    return int(row[0])
 
 
 def prepare(

@@ -1,0 +1,5 @@
+"""The promotion gate: does a challenger beat the champion well enough to roll out?"""
+
+from control_plane.promotion.gate import GateConfig, GateReport, RuleResult, evaluate_gate
+
+__all__ = ["GateConfig", "GateReport", "RuleResult", "evaluate_gate"]

@@ -1,0 +1,80 @@
+"""The control plane's settings: where its state, registry and PKI are, and how it decides.
+
+Keys live in the `[control]` table of a TOML file; each can be overridden by
+`EDGEWARD_CONTROL__<KEY>` (nesting with `__`) or a flag.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from control_plane.promotion import GateConfig
+from control_plane.rollout import RolloutPlan
+from edgeward.settings import load_settings
+
+ROLE = "control"
+
+
+class GateSettings(BaseModel):
+    """Thresholds of the promotion gate (see control_plane.promotion.gate)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_sites: int = Field(default=2, ge=1)
+    min_improvement: float = 0.01
+    min_win_share: float = Field(default=0.6, ge=0, le=1)
+    significance: float = Field(default=0.15, gt=0, le=1)
+    max_site_regression: float = Field(default=0.10, ge=0)
+    max_quarantine_rate: float = Field(default=0.05, ge=0, le=1)
+    mode: Literal["auto", "manual"] = "auto"
+
+    def config(self) -> GateConfig:
+        """Return the gate's configuration value."""
+        return GateConfig(**self.model_dump())
+
+
+class RolloutSettings(BaseModel):
+    """The default rollout plan (see control_plane.rollout.plan)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    canary_fraction: float = Field(default=0.1, gt=0, le=1)
+    waves: tuple[float, ...] = (0.5, 1.0)
+    bake_s: float = Field(default=300.0, ge=0)
+    regression_threshold: float = Field(default=0.10, ge=0)
+    activation_timeout_s: float = Field(default=180.0, gt=0)
+    min_samples: int = Field(default=10, ge=0)
+    max_bake_extension_s: float = Field(default=300.0, ge=0)
+    offer_resend_s: float = Field(default=10.0, gt=0)
+
+    def plan(self) -> RolloutPlan:
+        """Return the plan value."""
+        return RolloutPlan(**self.model_dump())
+
+
+class ControlSettings(BaseModel):
+    """Everything `edgeward control-plane serve` needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    state_dir: Path
+    registry_dir: Path
+    pki_dir: Path
+    bind: str = "tcp://127.0.0.1:7700"
+    heartbeat_interval_s: float = Field(default=10.0, gt=0)
+    chunk_size: int = Field(default=256 * 1024, ge=1024)
+    import_interval_s: float = Field(default=5.0, gt=0)
+    tick_interval_s: float = Field(default=1.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    gate: GateSettings = GateSettings()
+    rollout: RolloutSettings = RolloutSettings()
+
+
+def load_control_settings(
+    config_file: Path | None = None, flags: dict[str, object] | None = None
+) -> ControlSettings:
+    """Load and validate the control plane's settings (raises `SettingsError` with one line)."""
+    return load_settings(ControlSettings, role=ROLE, config_file=config_file, flags=flags)
