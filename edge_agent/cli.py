@@ -14,6 +14,7 @@ from rich.table import Table
 
 from edge_agent.daemon import AgentDaemon, build_ingest_stack
 from edge_agent.enrollment import InstalledIdentity, enroll_device
+from edge_agent.model_store import ModelStore
 from edge_agent.replay import replay_csv
 from edge_agent.settings import AgentSettings, load_agent_settings
 from edge_agent.store import AgentStore, IngestStatus, read_status
@@ -239,3 +240,12 @@ def _leaves(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
         else:
             rows.append((f"{prefix}{key}", value))
     return rows
+
+
+@app.command("rollback")
+def roll_back_model(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="The agent's data folder.")],
+) -> None:
+    """Switch back to the last known good model (works offline)."""
+    version = ModelStore(data_dir).roll_back()
+    console.print(f"model {version} is active again")

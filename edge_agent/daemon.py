@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Protocol
 
+from edge_agent.control_link import ControlLink
+from edge_agent.enrollment import load_identity
 from edge_agent.governance.pii import PiiScrubber, load_or_create_pii_key
 from edge_agent.governance.validator import RecordValidator
+from edge_agent.inference import LiveQuality
 from edge_agent.ingest.json_payload import PayloadLimits
 from edge_agent.ingest.mqtt_receiver import ReceiverConfig
 from edge_agent.ingest.mqtt_source import MqttIngest
@@ -24,13 +27,15 @@ from edge_agent.ingest.pm_folder import PmFolderWatcher
 from edge_agent.ingest.prometheus import PrometheusScraper
 from edge_agent.ingest.writer import IngestWriter
 from edge_agent.learning.supernode import SuperNodeOptions, SuperNodeSupervisor
+from edge_agent.model_store import ModelStore
 from edge_agent.settings import AgentSettings
-from edge_agent.store import AgentStore, RetentionPolicy, apply_retention
+from edge_agent.store import AgentStore, RetentionPolicy, apply_retention, health_snapshot
 from edgeward.fl_protocol import NODE_DATA_DIR, NODE_SITE
 from edgeward.schema import load_schema
 from edgeward.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
+IDENTITY_DIR = "identity"
 
 
 class Component(Protocol):
@@ -50,6 +55,7 @@ class IngestStack:
     store: AgentStore
     validator: RecordValidator
     writer: IngestWriter
+    schema_hash: str
 
 
 def build_ingest_stack(
@@ -73,7 +79,9 @@ def build_ingest_stack(
         max_wait_s=settings.ingest.writer_wait_ms / 1000,
         clock=clock,
     )
-    return IngestStack(store=store, validator=validator, writer=writer)
+    return IngestStack(
+        store=store, validator=validator, writer=writer, schema_hash=schema.content_hash
+    )
 
 
 class RetentionWorker(PeriodicWorker):
@@ -158,6 +166,29 @@ class AgentDaemon:
             if settings.learning.superlink
             else None
         )
+        self._started_at = clock()
+        self._clock = clock
+        self.models = ModelStore(settings.data_dir)
+        self.models.recover()
+        self.quality = LiveQuality(
+            AgentStore.open_read_only(settings.data_dir),
+            self.models,
+            interval_s=settings.control.live_quality_interval_s,
+            alarm_threshold=settings.control.alarm_threshold,
+            clock=clock,
+        )
+        self.link: ControlLink | None = None
+        if settings.control.enabled and (settings.data_dir / IDENTITY_DIR).exists():
+            self.link = ControlLink(
+                identity=load_identity(settings.data_dir),
+                store=self.stack.store,
+                models=self.models,
+                quality=self.quality,
+                schema_hash=self.stack.schema_hash,
+                heartbeat_interval_s=settings.control.heartbeat_interval_s,
+                health=self._health,
+                clock=clock,
+            )
         self._retention = RetentionWorker(
             self.stack.store,
             RetentionPolicy(
@@ -176,6 +207,9 @@ class AgentDaemon:
         for source in self._sources:
             source.start()
         self._retention.start()
+        self.quality.start()
+        if self.link is not None:
+            self.link.start()
         if self.supernode is not None:
             self.supernode.start()
         log.info(
@@ -192,11 +226,21 @@ class AgentDaemon:
         if self.mqtt is not None:
             self.mqtt.stop()
         self._retention.stop()
+        if self.link is not None:
+            self.link.stop()
+        self.quality.stop()
         if self.supernode is not None:
             self.supernode.stop()
         self.stack.store.close()
         self._stopped.set()
         log.info("agent for site %s stopped cleanly", self.settings.site)
+
+    def _health(self) -> dict[str, float]:
+        now = self._clock()
+        return {
+            "uptime_s": round(now - self._started_at, 1),
+            **health_snapshot(self.stack.store, now=now),
+        }
 
     def run_until_signal(self) -> None:
         """Start, wait for SIGTERM or SIGINT, then stop cleanly."""

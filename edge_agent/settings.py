@@ -169,6 +169,15 @@ class LearningSettings(_Section):
         return self
 
 
+class ControlSettings(_Section):
+    """The link to the control plane (used once `edgeward agent enroll` installed an identity)."""
+
+    enabled: bool = True
+    heartbeat_interval_s: float = Field(default=10.0, gt=0)
+    live_quality_interval_s: float = Field(default=5.0, gt=0)
+    alarm_threshold: float = Field(default=4.0, gt=0)
+
+
 class StoreSettings(_Section):
     """Durability of the local store: "full" survives power loss, "normal" a crash."""
 
@@ -189,6 +198,7 @@ class AgentSettings(_Section):
     retention: RetentionSettings = RetentionSettings()
     store: StoreSettings = StoreSettings()
     learning: LearningSettings = LearningSettings()
+    control: ControlSettings = ControlSettings()
 
     @property
     def mqtt_client_id(self) -> str:

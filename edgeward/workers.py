@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +48,15 @@ class PeriodicWorker:
             except Exception:
                 log.exception("%s failed; trying again in %.0f s", self.name, self.interval_s)
             self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
+
+
+class Every(PeriodicWorker):
+    """A periodic worker whose round of work is a plain function."""
+
+    def __init__(self, name: str, interval_s: float, work: Callable[[], object]) -> None:
+        super().__init__(name=name, interval_s=interval_s)
+        self._work = work
+
+    def tick(self) -> None:
+        """Run the function once."""
+        self._work()

@@ -60,6 +60,8 @@ def parse_pm_document(data: bytes, *, origin: str) -> list[Candidate | Rejection
         raise PmFileUnreadable(R.UNREADABLE_FILE, f"forbidden XML construct: {err}") from err
     except ET.ParseError as err:
         raise PmFileUnreadable(R.UNREADABLE_FILE, f"not well-formed XML: {err}") from err
+    except (LookupError, ValueError) as err:  # e.g. an XML declaration naming no real encoding
+        raise PmFileUnreadable(R.UNREADABLE_FILE, f"unreadable XML: {err}") from err
     if _local(root.tag) != "measCollecFile":
         raise PmFileUnreadable(
             R.BAD_PM_FILE, f"root element is <{_local(root.tag)}>, expected <measCollecFile>"

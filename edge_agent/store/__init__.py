@@ -9,7 +9,7 @@ from edge_agent.store.retention import (
     apply_retention,
     release_hold,
 )
-from edge_agent.store.status import IngestStatus, SourceStatus, read_status
+from edge_agent.store.status import IngestStatus, SourceStatus, health_snapshot, read_status
 
 __all__ = [
     "STORE_FILE",
@@ -23,6 +23,7 @@ __all__ = [
     "SourceStatus",
     "add_hold",
     "apply_retention",
+    "health_snapshot",
     "read_status",
     "release_hold",
 ]

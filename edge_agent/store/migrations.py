@@ -106,8 +106,27 @@ def _create_anomaly_labels(db: sqlite_utils.Database) -> None:
     )
 
 
+def _create_outbox(db: sqlite_utils.Database) -> None:
+    # Messages for the control plane, kept until it acknowledges them (store and forward).
+    # `id` is the message id, so putting the same message twice stores it once; `header` and
+    # `payload` are its encoded frames.
+    db.execute(
+        """CREATE TABLE outbox (
+            id TEXT PRIMARY KEY,
+            type TEXT NOT NULL,
+            header BLOB NOT NULL,
+            payload BLOB,
+            created_at REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_at REAL
+        )"""
+    )
+    db.execute("CREATE INDEX outbox_created_at ON outbox (created_at)")
+
+
 AGENT_MIGRATIONS: tuple[Migration, ...] = (
     Migration(name="0001_ingest_tables", apply=_create_ingest_tables),
     Migration(name="0002_holds", apply=_create_holds),
     Migration(name="0003_anomaly_labels", apply=_create_anomaly_labels),
+    Migration(name="0004_outbox", apply=_create_outbox),
 )

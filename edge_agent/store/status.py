@@ -102,3 +102,17 @@ def read_status(store: AgentStore, *, now: float) -> IngestStatus:
             if name not in known and not name.startswith("quarantined.")
         },
     )
+
+
+def health_snapshot(store: AgentStore, *, now: float) -> dict[str, float]:
+    """Return the cheap figures a heartbeat carries: recent ingest and quarantine rates."""
+    records, quarantined = store.db.conn.execute(
+        "SELECT coalesce(sum(records), 0), coalesce(sum(quarantined), 0) "
+        "FROM ingest_batches WHERE committed_at >= ?",
+        (now - RATE_WINDOW_S,),
+    ).fetchone()
+    total = records + quarantined
+    return {
+        "ingest_rate": round(records / RATE_WINDOW_S, 3),
+        "quarantine_rate": round(quarantined / total, 5) if total else 0.0,
+    }

@@ -25,7 +25,10 @@ COMMAND_GROUPS: dict[str, tuple[str, str]] = {
     "aggregator": ("aggregator.cli:app", "Train challengers on the fleet with Flower."),
     "certs": ("certs.cli:app", "Make and manage the fleet's keys and certificates."),
     "demo": ("edgeward.cli.demo:app", "Run Edgeward on this machine with simulated sites."),
-    "models": ("control_plane.cli:models_app", "Inspect the model registry."),
+    "models": ("control_plane.cli:models_app", "Inspect the model registry; promote, roll back."),
+    "rollout": ("control_plane.rollout_cli:app", "Start, follow and steer staged rollouts."),
+    "fleet": ("control_plane.fleet_cli:app", "See the fleet; revoke a site."),
+    "control-plane": ("control_plane.serve_cli:app", "Run the control plane."),
 }
 # `edgeward simulate ...` gathers commands owned by different roles.
 SIMULATE_COMMANDS: dict[str, tuple[str, str]] = {

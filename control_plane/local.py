@@ -1,0 +1,98 @@
+"""The control plane's state opened in this process, for operator commands on its host.
+
+Commands change the database; the serving control plane acts on the change at its next tick
+(offers and rollback orders go out from there). The HTTP API of the dashboard milestone
+brings the same operations to remote operators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from control_plane.promotion import GateReport, evaluate_gate
+from control_plane.registry import ModelRegistry, SqliteRegistry
+from control_plane.rollout import RolloutEngine, RolloutError, RolloutStore
+from control_plane.settings import ControlSettings, load_control_settings
+from control_plane.state import AuditLog, FleetStore, Writer, open_control_db
+from edgeward.bundles import read_bundle
+
+CHAMPION = "champion"
+
+
+class DeferredCourier:
+    """Sends nothing: the serving control plane delivers offers and rollback orders."""
+
+    def offer(self, site: str, rollout_id: int, version: int) -> bool:
+        """Leave the offer to the serving control plane."""
+        return False
+
+    def order_rollback(
+        self, site: str, rollout_id: int, from_version: int, to_version: int | None, reason: str
+    ) -> bool:
+        """Leave the order to the serving control plane (it resends pending orders)."""
+        return False
+
+
+@dataclass(kw_only=True, slots=True)
+class LocalPlane:
+    """Registry, fleet, audit and rollout engine over the control plane's files."""
+
+    settings: ControlSettings
+    writer: Writer
+    fleet: FleetStore
+    audit: AuditLog
+    registry: ModelRegistry
+    engine: RolloutEngine
+
+    def gate(self, version: int) -> GateReport:
+        """Judge a version against the current champion."""
+        manifest = read_bundle(self.registry.get(version).path).manifest
+        champion = self.registry.alias(CHAMPION)
+        return evaluate_gate(
+            challenger_version=version,
+            champion_version=champion.version if champion else None,
+            metrics=dict(manifest.metrics),
+            lineage=dict(manifest.lineage),
+            config=self.settings.gate.config(),
+        )
+
+    def promote(
+        self, version: int, *, actor: str, force: bool, reason: str
+    ) -> tuple[int, GateReport]:
+        """Start a rollout of `version` if the gate passes (or `force`); return its id."""
+        report = self.gate(version)
+        self.audit.record(
+            actor=actor,
+            action="gate.pass" if report.passed else "gate.fail",
+            subject=f"version {version}",
+            detail=report.to_dict(),
+        )
+        if not report.passed and not force:
+            raise RolloutError(f"version {version} does not pass the gate: {report.summary()}")
+        rollout_id = self.engine.start(
+            version,
+            actor=actor,
+            plan=self.settings.rollout.plan(),
+            gate_report={**report.to_dict(), "forced": force, "reason": reason},
+        )
+        return rollout_id, report
+
+    def last_completed_rollout(self) -> int | None:
+        """Return the newest completed rollout, the one a model rollback undoes."""
+        completed = self.engine.store.ids(statuses=("completed",))
+        return completed[-1] if completed else None
+
+
+def open_local(config: Path | None, flags: dict[str, object] | None = None) -> LocalPlane:
+    """Open the control plane's state from its settings."""
+    settings = load_control_settings(config, flags)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    writer = Writer(open_control_db(settings.state_dir))
+    fleet = FleetStore(writer)
+    audit = AuditLog(writer.db)
+    registry = SqliteRegistry.open(settings.registry_dir)
+    engine = RolloutEngine(RolloutStore(writer), fleet, registry, audit, DeferredCourier())
+    return LocalPlane(
+        settings=settings, writer=writer, fleet=fleet, audit=audit, registry=registry, engine=engine
+    )

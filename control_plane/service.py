@@ -1,0 +1,269 @@
+"""The control plane as one service: ZeroMQ server, registry intake, gate, rollout engine.
+
+- Agents connect over CURVE; the ZAP handler admits keys the PKI's device index lists as
+  enrolled and not revoked.
+- Every few seconds, bundles the aggregator submitted are signed with the model-signing key
+  and registered; each new version goes through the promotion gate, and in `auto` mode a
+  passing one starts a rollout (unless one is already running).
+- Every second, the rollout engine advances; offers and signed rollback orders go out
+  through the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from functools import partial
+
+from certs import admitted_site, load_pki, read_curve_certificate
+from control_plane.promotion import GateReport, evaluate_gate
+from control_plane.registry import ModelRegistry, SqliteRegistry
+from control_plane.rollout import RolloutEngine, RolloutStore
+from control_plane.settings import ControlSettings
+from control_plane.state import AuditLog, FleetStore, Writer, open_control_db
+from control_plane.transport import CurveServer
+from edgeward.bundles import (
+    BundleError,
+    RegistryLayout,
+    load_signing_key,
+    read_bundle,
+    sign_bundle,
+)
+from edgeward.bundles.archive import pack_bundle
+from edgeward.errors import CertificateError, EdgewardError
+from edgeward.wire import (
+    Ack,
+    ActivationResult,
+    BundleChunk,
+    ErrorCode,
+    ErrorReply,
+    FetchChunk,
+    Heartbeat,
+    HeartbeatAck,
+    Hello,
+    HelloAck,
+    ModelOffer,
+    RollbackOrder,
+    WireMessage,
+    sign_rollback_order,
+)
+from edgeward.workers import Every
+
+log = logging.getLogger(__name__)
+CHAMPION = "champion"
+
+
+class PackedBundles:
+    """Registered bundles as delivery archives, packed once and kept in memory."""
+
+    def __init__(self, registry: ModelRegistry) -> None:
+        self._registry = registry
+        self._cache: dict[int, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get(self, version: int) -> bytes:
+        """Return the archive of `version` (raises if the registry has no such version)."""
+        with self._lock:
+            if version not in self._cache:
+                self._cache[version] = pack_bundle(self._registry.get(version).path)
+            return self._cache[version]
+
+
+class ControlPlane:
+    """Wire the pieces together; `start()`/`stop()` run them."""
+
+    def __init__(self, settings: ControlSettings) -> None:
+        self.settings = settings
+        self.pki = load_pki(settings.pki_dir)
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        self.writer = Writer(open_control_db(settings.state_dir))
+        self.fleet = FleetStore(self.writer)
+        self.audit = AuditLog(self.writer.db)
+        self.registry: ModelRegistry = SqliteRegistry.open(settings.registry_dir)
+        self.bundles = PackedBundles(self.registry)
+        self._signing_key = load_signing_key(self.pki.signing.private_key)
+        public_key, secret_key = read_curve_certificate(self.pki.curve.secret_file)
+        if secret_key is None:
+            raise CertificateError(f"{self.pki.curve.secret_file} holds no CURVE secret key")
+        self.server = CurveServer(
+            bind=settings.bind,
+            public_key=public_key,
+            secret_key=secret_key,
+            admit=partial(admitted_site, settings.pki_dir),
+        )
+        self.engine = RolloutEngine(
+            RolloutStore(self.writer), self.fleet, self.registry, self.audit, self
+        )
+        self._register_handlers()
+        self._workers = [
+            Every("rollout-engine", settings.tick_interval_s, self._tick),
+            Every("registry-intake", settings.import_interval_s, self.take_in_submissions),
+        ]
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self) -> None:
+        """Serve agents and run the periodic work."""
+        self.server.start()
+        for worker in self._workers:
+            worker.start()
+        log.info("control plane serving on %s", self.server.endpoint)
+
+    def stop(self) -> None:
+        """Stop the periodic work and the server."""
+        for worker in self._workers:
+            worker.stop()
+        self.server.stop()
+
+    # -- courier (what the rollout engine sends) ------------------------------------
+    def offer(self, site: str, rollout_id: int, version: int) -> bool:
+        """Push a model offer to a site."""
+        archive = self.bundles.get(version)
+        manifest = self.registry.get(version)
+        return self.server.send(
+            site,
+            ModelOffer(
+                rollout_id=str(rollout_id),
+                version=version,
+                bundle_digest=manifest.bundle_digest,
+                size=len(archive),
+                chunk_size=self.settings.chunk_size,
+                reason=f"rollout {rollout_id}",
+            ),
+        )
+
+    def order_rollback(
+        self, site: str, rollout_id: int, from_version: int, to_version: int | None, reason: str
+    ) -> bool:
+        """Push a signed rollback order to a site."""
+        if to_version is None:
+            log.warning("rollout %s: %s has no earlier model to go back to", rollout_id, site)
+            return False
+        order = RollbackOrder(
+            rollout_id=str(rollout_id),
+            site=site,
+            from_version=from_version,
+            to_version=to_version,
+            reason=reason[:4000],
+            issued_at=time.time(),
+        )
+        return self.server.send(site, sign_rollback_order(order, self._signing_key))
+
+    # -- intake and gate ------------------------------------------------------------
+    def take_in_submissions(self) -> list[GateReport]:
+        """Sign and register what the aggregator submitted; gate each new version."""
+        layout = RegistryLayout(self.settings.registry_dir)
+        if layout.inbox.exists():
+            for submission in sorted(layout.inbox.iterdir()):
+                if submission.is_dir() and not submission.name.startswith("."):
+                    try:
+                        if read_bundle(submission).manifest.signature is None:
+                            sign_bundle(submission, self.pki.signing.private_key)
+                    except (BundleError, OSError) as err:
+                        log.warning(
+                            "submission %s cannot be signed (%s); the registry will reject it",
+                            submission.name,
+                            err,
+                        )
+        report = self.registry.import_submissions()
+        return [self.gate(version.version) for version in report.registered]
+
+    def gate(self, version: int, *, actor: str = "promotion-gate") -> GateReport:
+        """Judge a registered version; in auto mode, start its rollout when it passes."""
+        manifest = read_bundle(self.registry.get(version).path).manifest
+        champion = self.registry.alias(CHAMPION)
+        report = evaluate_gate(
+            challenger_version=version,
+            champion_version=champion.version if champion else None,
+            metrics=dict(manifest.metrics),
+            lineage=dict(manifest.lineage),
+            config=self.settings.gate.config(),
+        )
+        self.audit.record(
+            actor=actor,
+            action="gate.pass" if report.passed else "gate.fail",
+            subject=f"version {version}",
+            detail=report.to_dict(),
+        )
+        log.info(
+            "gate for version %s: %s (%s)",
+            version,
+            "passed" if report.passed else "failed",
+            report.summary(),
+        )
+        if (
+            report.passed
+            and self.settings.gate.mode == "auto"
+            and not self.engine.store.ids(statuses=("running", "paused"))
+        ):
+            self.engine.start(
+                version,
+                actor=actor,
+                plan=self.settings.rollout.plan(),
+                gate_report=report.to_dict(),
+            )
+        return report
+
+    # -- message handlers -----------------------------------------------------------
+    def _register_handlers(self) -> None:
+        self.server.on(Hello, self._hello)
+        self.server.on(Heartbeat, self._heartbeat)
+        self.server.on(FetchChunk, self._fetch)
+        self.server.on(ActivationResult, self._activation)
+
+    def _hello(self, site: str, message: Hello) -> WireMessage:
+        self.fleet.hello(
+            site=site,
+            agent_version=message.agent_version,
+            active_version=message.active_version,
+            previous_version=message.previous_version,
+            schema_hash=message.schema_hash,
+        )
+        return HelloAck(
+            server_time=time.time(), heartbeat_interval_s=self.settings.heartbeat_interval_s
+        )
+
+    def _heartbeat(self, site: str, message: Heartbeat) -> WireMessage:
+        self.fleet.heartbeat(
+            site=site,
+            active_version=message.active_version,
+            health=dict(message.health),
+            quality=dict(message.quality),
+        )
+        return HeartbeatAck(seq=message.seq)
+
+    def _fetch(self, site: str, message: FetchChunk) -> WireMessage:
+        try:
+            archive = self.bundles.get(message.version)
+        except EdgewardError:  # an unknown version: say so rather than fail the server loop
+            return ErrorReply(
+                code=ErrorCode.REJECTED, detail=f"there is no version {message.version}"
+            )
+        data = archive[message.offset : message.offset + message.length]
+        end = message.offset + len(data)
+        return BundleChunk(
+            version=message.version,
+            offset=message.offset,
+            total_size=len(archive),
+            eof=end == len(archive),
+            data=data,
+        )
+
+    def _activation(self, site: str, message: ActivationResult) -> WireMessage:
+        if not message.rollout_id.isdigit():
+            return ErrorReply(
+                code=ErrorCode.REJECTED, detail=f"there is no rollout {message.rollout_id!r}"
+            )
+        if self.fleet.first_time(message.id, site):
+            self.engine.activation_reported(
+                site=site,
+                rollout_id=int(message.rollout_id),
+                version=message.version,
+                status=message.status,
+                detail=message.detail,
+            )
+        return Ack(ok=True)
+
+    def _tick(self) -> None:
+        self.engine.tick()
+        self.engine.resend_rollback_orders()

@@ -1,0 +1,46 @@
+"""Decision messages: room for the risk-screening issue, with free-form payloads for now.
+
+An agent reports every screened decision (`DecisionReport`), asks a human to approve a
+risky one (`ApprovalRequest`) and hears the verdict (`ApprovalVerdict`). Idempotency: all
+three are identified by `decision_id`, which the agent assigns once per decision; the
+receiver records the first message for a decision id and acknowledges repeats, and the first
+verdict for a decision is final.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from edgeward.wire.base import ID_PATTERN, JsonObject, SiteName, WireMessage
+
+RiskLevel = Literal["low", "medium", "high", "critical"]
+
+
+class _DecisionMessage(WireMessage):
+    """Fields every decision message shares."""
+
+    decision_id: str = Field(pattern=ID_PATTERN)
+    site: SiteName
+    risk: RiskLevel
+    payload: JsonObject = Field(default_factory=dict)
+
+
+class DecisionReport(_DecisionMessage):
+    """Report a decision the agent screened (and what became of it) for the audit trail."""
+
+    type: Literal["decisions.report"] = "decisions.report"
+
+
+class ApprovalRequest(_DecisionMessage):
+    """Ask the control plane to hold a risky decision for a human's approval."""
+
+    type: Literal["decisions.approval_request"] = "decisions.approval_request"
+
+
+class ApprovalVerdict(_DecisionMessage):
+    """Tell the agent whether a person approved the decision (pushed by the control plane)."""
+
+    type: Literal["decisions.approval_verdict"] = "decisions.approval_verdict"
+    approved: bool
