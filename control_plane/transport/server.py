@@ -38,6 +38,7 @@ M = TypeVar("M", bound=WireMessage)
 Handler = Callable[[str, M], WireMessage | None]
 """Handle a message from an authenticated site; return the reply, or None for no reply."""
 
+REVOKED_DETAIL = "this agent's key is no longer admitted: it was revoked"
 MAX_FRAME_BYTES = 2 * 1024 * 1024
 """Inbound frames larger than this make libzmq drop the connection."""
 _BURST = 256
@@ -80,6 +81,7 @@ class CurveServer:
         self._routes_lock = threading.Lock()
         self._outgoing: queue.SimpleQueue[tuple[bytes, list[bytes]]] = queue.SimpleQueue()
         self._refused_keys: set[bytes] = set()
+        self._newly_refused = False
         self._counters = ServerCounters()
         self._stop = threading.Event()
         self._waker: Waker | None = None
@@ -229,6 +231,12 @@ class CurveServer:
         site = self._admitted_site(key)
         if site is None:
             self._counters.add("dropped_unadmitted")
+            if self._newly_refused:
+                # Tell a peer cut off mid-session why, once: otherwise it hears only silence
+                # until it reconnects and the handshake itself is refused.
+                self._reply(
+                    router, routing_id, ErrorReply(code=ErrorCode.REJECTED, detail=REVOKED_DETAIL)
+                )
             return False
         try:
             message = decode([frame.bytes for frame in body])
@@ -245,9 +253,11 @@ class CurveServer:
 
     def _admitted_site(self, key: bytes) -> str | None:
         site = self._admission.site_for(key) if key else None
+        self._newly_refused = False
         if site is None:
             if key not in self._refused_keys:
                 self._refused_keys.add(key)
+                self._newly_refused = True
                 log.warning(
                     "ignoring messages from key %s: it is no longer enrolled or was revoked",
                     key[:8].decode("ascii", "replace"),

@@ -297,6 +297,16 @@ class CurveClient:
             except WireError as err:
                 log.warning("the control plane sent a message this agent cannot read: %s", err)
                 continue
+            if (
+                isinstance(message, ErrorReply)
+                and message.code == ErrorCode.REJECTED
+                and message.reply_to is None
+                and "no longer admitted" in message.detail
+            ):
+                # Cut off mid-session: redial, so that the refused handshake says it plainly.
+                log.warning("the control plane says: %s", message.detail)
+                self._redial(dealer)
+                continue
             if self._pending.resolve(message):
                 continue
             handler = self._handlers.get(type(message))

@@ -247,6 +247,24 @@ def test_an_unknown_key_is_told_plainly_it_was_refused(
     assert control_plane.server.stats().received == 0
 
 
+def test_an_agent_revoked_while_connected_is_told_plainly_at_its_next_message(
+    control_plane: ControlPlane,
+    fleet: Fleet,
+    make_client: Callable[..., CurveClient],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="edge_agent.transport")
+    client = make_client(control_plane.server.endpoint, site="site-6")
+    assert isinstance(client.request(Heartbeat(site="site-6", seq=1, sent_at=1.0)), HeartbeatAck)
+    del fleet.sites[client.public_key]  # revoked, without restarting anything
+    time.sleep(1.1)  # past the server's one-second admission cache
+    client.send(Heartbeat(site="site-6", seq=2, sent_at=2.0))
+
+    assert client.refused.wait(5.0)
+    assert "no longer admitted: it was revoked" in caplog.text
+    assert REFUSED_SENTENCE in caplog.text
+
+
 def test_an_agent_enrolled_after_a_refusal_gets_through_without_a_restart(
     control_plane: ControlPlane, fleet: Fleet, make_client: Callable[..., CurveClient]
 ) -> None:
