@@ -97,6 +97,7 @@ class ControlPlane:
         )
         self._register_handlers()
         self._workers = [
+            Every("fleet-flush", 1.0, self.fleet.flush),
             Every("rollout-engine", settings.tick_interval_s, self._tick),
             Every("registry-intake", settings.import_interval_s, self.take_in_submissions),
         ]
@@ -114,6 +115,7 @@ class ControlPlane:
         for worker in self._workers:
             worker.stop()
         self.server.stop()
+        self.fleet.flush()
 
     # -- courier (what the rollout engine sends) ------------------------------------
     def offer(self, site: str, rollout_id: int, version: int) -> bool:

@@ -65,7 +65,7 @@ class ControlSettings(BaseModel):
     pki_dir: Path
     bind: str = "tcp://127.0.0.1:7700"
     heartbeat_interval_s: float = Field(default=10.0, gt=0)
-    chunk_size: int = Field(default=256 * 1024, ge=1024)
+    chunk_size: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024)
     import_interval_s: float = Field(default=5.0, gt=0)
     tick_interval_s: float = Field(default=1.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

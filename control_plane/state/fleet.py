@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,8 @@ class FleetStore:
 
     def __init__(self, writer: Writer) -> None:
         self._writer = writer
+        self._pending_lock = threading.Lock()
+        self._pending: dict[str, tuple[float, int | None, str, str, float, int]] = {}
 
     def hello(
         self,
@@ -75,26 +78,55 @@ class FleetStore:
         quality: dict[str, float],
         now: float | None = None,
     ) -> None:
-        """Record a heartbeat's health and live model quality."""
+        """Take a heartbeat's health and live quality; written by the next `flush()`.
+
+        Heartbeats are the latest state of a site, not events: buffering them and writing a
+        second's worth in one transaction spares the database a durable commit per
+        heartbeat (hundreds a second on a large fleet).
+        """
         at = time.time() if now is None else now
-        with self._writer.transaction() as db:
-            db.execute(
-                """INSERT INTO sites (site, first_seen, last_seen, active_version, health,
-                       quality, heartbeats)
-                   VALUES (?, ?, ?, ?, ?, ?, 1)
-                   ON CONFLICT (site) DO UPDATE SET last_seen = excluded.last_seen,
-                       active_version = excluded.active_version, health = excluded.health,
-                       quality = excluded.quality, heartbeats = heartbeats + 1""",
-                (site, at, at, active_version, json.dumps(health), json.dumps(quality)),
+        with self._pending_lock:
+            count = self._pending[site][5] + 1 if site in self._pending else 1
+            self._pending[site] = (
+                at,
+                active_version,
+                json.dumps(health),
+                json.dumps(quality),
+                at,
+                count,
             )
 
+    def flush(self) -> int:
+        """Write buffered heartbeats in one transaction; return how many sites changed."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return 0
+        with self._writer.transaction() as db:
+            db.conn.executemany(
+                """INSERT INTO sites (site, first_seen, last_seen, active_version, health,
+                       quality, heartbeats)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (site) DO UPDATE SET last_seen = excluded.last_seen,
+                       active_version = excluded.active_version, health = excluded.health,
+                       quality = excluded.quality,
+                       heartbeats = heartbeats + excluded.heartbeats""",
+                [
+                    (site, first, last, version, health, quality, count)
+                    for site, (first, version, health, quality, last, count) in pending.items()
+                ],
+            )
+        return len(pending)
+
     def get(self, site: str) -> SiteRecord | None:
-        """Return one site, or None if it never reported."""
+        """Return one site (buffered heartbeats written first), or None if it never reported."""
+        self.flush()
         row = self._writer.db.execute(_SELECT + " WHERE site = ?", (site,)).fetchone()
         return _record(row) if row else None
 
     def list(self) -> list[SiteRecord]:
-        """Return every site that ever reported, by name."""
+        """Return every site that ever reported, by name (buffered heartbeats written first)."""
+        self.flush()
         return [_record(row) for row in self._writer.db.execute(_SELECT + " ORDER BY site")]
 
     def first_time(self, message_id: str, site: str, now: float | None = None) -> bool:

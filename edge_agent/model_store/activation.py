@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from edgeward.bundles.signing import verify_bundle_signature
 
 from edge_agent.model_store.store import STAGING_PREFIX, ModelStore
-from edgeward.bundles import BundleError, read_bundle
+from edgeward.bundles import Bundle, BundleError, read_bundle
 from edgeward.bundles.archive import unpack_bundle
+from edgeward.bundles.signing import verify_bundle_signature
 from edgeward.errors import EdgewardError
 from edgeward.models import FeatureStats, ModelSpec, build_model, load_arrays
 
@@ -75,7 +75,7 @@ def activate_bundle(
         staging = store.root / f"{STAGING_PREFIX}{version}-{uuid.uuid4().hex[:8]}"
         try:
             unpack_bundle(archive, staging)
-            _verify(staging, signing_key=signing_key, schema_hash=schema_hash)
+            bundle = _verify(staging, signing_key=signing_key, schema_hash=schema_hash)
             staging.rename(target)
         except (BundleError, OSError) as err:
             raise ActivationRefused(f"version {version} refused: {err}") from err
@@ -83,30 +83,33 @@ def activate_bundle(
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
     else:
-        _verify(target, signing_key=signing_key, schema_hash=schema_hash)
-    smoke = smoke_test(target, recent_inputs)
+        bundle = _verify(target, signing_key=signing_key, schema_hash=schema_hash)
+    smoke = smoke_test(bundle, recent_inputs)
     store.switch(version)
     log.info("model %s active (previous %s)", version, active)
     return ActivationResult(version=version, previous=active, smoke=smoke)
 
 
-def _verify(directory: Path, *, signing_key: Path | bytes, schema_hash: str) -> None:
+def _verify(directory: Path, *, signing_key: Path | bytes, schema_hash: str) -> Bundle:
     try:
         manifest = verify_bundle_signature(directory, signing_key)
+        bundle = read_bundle(directory)
     except BundleError as err:
         raise ActivationRefused(str(err)) from err
+    if bundle.manifest != manifest:
+        raise ActivationRefused("the bundle changed while it was being verified")
     hashes = set(manifest.schema_hash.split(","))
     if schema_hash not in hashes:
         raise ActivationRefused(
             f"the model was trained on schema {manifest.schema_hash[:12]}, this site runs "
             f"{schema_hash[:12]}"
         )
+    return bundle
 
 
-def smoke_test(directory: Path, recent_inputs: np.ndarray | None) -> dict[str, float]:
+def smoke_test(bundle: Bundle, recent_inputs: np.ndarray | None) -> dict[str, float]:
     """Run the model on recent windows (or a neutral one); refuse non-finite or slow output."""
     try:
-        bundle = read_bundle(directory)
         spec = ModelSpec.from_dict(bundle.manifest.model_spec)
         FeatureStats.from_dict(
             {k: float(v) for k, v in bundle.manifest.normalisation.items()},  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ import pytest
 from certs import init_pki
 from edge_agent.model_store import ActivationRefused, ModelStore, activate_bundle
 from edge_agent.model_store.activation import smoke_test
+from edgeward.bundles import read_bundle
 from edgeward.schema import load_schema
 from tests.support.models import archive_of, model_bundle
 
@@ -172,7 +173,7 @@ def test_killed_at_random_points_during_activation_it_always_has_a_working_model
         recovered = ModelStore(data_dir)
         active = recovered.recover()
         assert active is not None, f"trial {trial}: no working model after the kill"
-        smoke = smoke_test(recovered.version_dir(active), None)
+        smoke = smoke_test(read_bundle(recovered.version_dir(active)), None)
         assert smoke["windows"] == 1.0
         outcomes.append(active == version)
     state = json.loads((data_dir / "models" / "state.json").read_text())

@@ -53,12 +53,19 @@ class System:
 
     def rollout(self, rollout_id: int) -> dict[str, Any]:
         with self.db() as conn:
-            row = conn.execute("SELECT status, reason, version FROM rollouts WHERE id = ?",
-                               (rollout_id,)).fetchone()
-            sites = dict(conn.execute(
-                "SELECT site, status FROM rollout_sites WHERE rollout_id = ?", (rollout_id,)))
-        return {"status": row[0], "reason": row[1], "version": row[2], "sites": sites} if row \
+            row = conn.execute(
+                "SELECT status, reason, version FROM rollouts WHERE id = ?", (rollout_id,)
+            ).fetchone()
+            sites = dict(
+                conn.execute(
+                    "SELECT site, status FROM rollout_sites WHERE rollout_id = ?", (rollout_id,)
+                )
+            )
+        return (
+            {"status": row[0], "reason": row[1], "version": row[2], "sites": sites}
+            if row
             else {"status": None, "sites": {}}
+        )
 
     def active_versions(self) -> dict[str, int | None]:
         with self.db() as conn:
@@ -66,8 +73,9 @@ class System:
 
     def last_seen(self, site: str) -> float:
         with self.db() as conn:
-            return float(conn.execute("SELECT last_seen FROM sites WHERE site = ?",
-                                      (site,)).fetchone()[0])
+            return float(
+                conn.execute("SELECT last_seen FROM sites WHERE site = ?", (site,)).fetchone()[0]
+            )
 
     def champion(self) -> int | None:
         pointer = self.registry / "aliases" / "champion.json"
@@ -75,10 +83,13 @@ class System:
 
     def train(self, *, rounds: int) -> str:
         """Train a challenger on the agents' stores and submit it, as the aggregator would."""
-        nodes = {100 + i: {"data-dir": str(self.root / site), "site": site}
-                 for i, site in enumerate(SITES)}
-        config = RunConfig.from_flower({"rounds": rounds, "min-nodes": len(SITES),
-                                        "registry-dir": str(self.registry)})
+        nodes = {
+            100 + i: {"data-dir": str(self.root / site), "site": site}
+            for i, site in enumerate(SITES)
+        }
+        config = RunConfig.from_flower(
+            {"rounds": rounds, "min-nodes": len(SITES), "registry-dir": str(self.registry)}
+        )
         outcome = TrainingRun(InProcessGrid(client_app, nodes), config, run_id=rounds).execute()
         assert outcome.status == "completed", outcome.detail
         assert outcome.submission is not None
@@ -97,9 +108,9 @@ def write_settings(root: Path, broker: Mosquitto, port: int) -> Path:
     config = root / "control.toml"
     config.write_text(f"""
 [control]
-state_dir = "{root / 'control'}"
-registry_dir = "{root / 'registry'}"
-pki_dir = "{root / 'pki'}"
+state_dir = "{root / "control"}"
+registry_dir = "{root / "registry"}"
+pki_dir = "{root / "pki"}"
 bind = "tcp://127.0.0.1:{port}"
 heartbeat_interval_s = 1.0
 import_interval_s = 1.0
@@ -146,23 +157,48 @@ def system(tmp_path: Path) -> Iterator[System]:
     for index, site in enumerate(SITES):
         issue_device(pki, site, out=tmp_path / f"{site}.bundle")
         enroll_device(tmp_path / f"{site}.bundle", tmp_path / site)
-        fill_simulated_site(tmp_path / site, SimulatedHistory(site=site, seed=index, days=0.5,
-                                                              end_ts=now - 60))
+        fill_simulated_site(
+            tmp_path / site, SimulatedHistory(site=site, seed=index, days=0.5, end_ts=now - 60)
+        )
     config = write_settings(tmp_path, broker, port)
-    control = EdgewardProcess(["control-plane", "serve", "--config", str(config)],
-                              tmp_path / "control.log").start()
-    agents = {site: EdgewardProcess(["agent", "run", "--config", str(tmp_path / f"{site}.toml")],
-                                    tmp_path / f"{site}.log").start() for site in SITES}
+    control = EdgewardProcess(
+        ["control-plane", "serve", "--config", str(config)], tmp_path / "control.log"
+    ).start()
+    agents = {
+        site: EdgewardProcess(
+            ["agent", "run", "--config", str(tmp_path / f"{site}.toml")], tmp_path / f"{site}.log"
+        ).start()
+        for site in SITES
+    }
     stop_feed = threading.Event()
-    feeds = [threading.Thread(target=publish_simulation, daemon=True, kwargs={
-        "options": PublishOptions(site=site, sources=4, rate=8.0, mqtt_url=broker.url,
-                                  seed=index, client_id=f"feed-{site}"),
-        "stop": stop_feed,
-    }) for index, site in enumerate(SITES)]
+    feeds = [
+        threading.Thread(
+            target=publish_simulation,
+            daemon=True,
+            kwargs={
+                "options": PublishOptions(
+                    site=site,
+                    sources=4,
+                    rate=8.0,
+                    mqtt_url=broker.url,
+                    seed=index,
+                    client_id=f"feed-{site}",
+                ),
+                "stop": stop_feed,
+            },
+        )
+        for index, site in enumerate(SITES)
+    ]
     for feed in feeds:
         feed.start()
-    built = System(root=tmp_path, control=control, agents=agents, broker=broker,
-                   registry=tmp_path / "registry", stop_feed=stop_feed)
+    built = System(
+        root=tmp_path,
+        control=control,
+        agents=agents,
+        broker=broker,
+        registry=tmp_path / "registry",
+        stop_feed=stop_feed,
+    )
     try:
         control.wait_for_log("control plane serving on", timeout=60)
         wait(lambda: len(built.active_versions()) == len(SITES), 60, "every agent to say hello")
@@ -199,10 +235,17 @@ def test_promotion_automatic_rollback_restart_and_revocation(system: System) -> 
     head = [name for name in arrays if name.endswith("bias")][-1]
     arrays[head] = arrays[head] + 5.0
     manifest = good.manifest
-    submit_bundle(RegistryLayout(system.registry), arrays=arrays, name="stale-but-bad",
-                  schema_hash=manifest.schema_hash, model_spec=dict(manifest.model_spec),
-                  normalisation=dict(manifest.normalisation), lineage=dict(manifest.lineage),
-                  metrics=dict(manifest.metrics), parent_version=2)
+    submit_bundle(
+        RegistryLayout(system.registry),
+        arrays=arrays,
+        name="stale-but-bad",
+        schema_hash=manifest.schema_hash,
+        model_spec=dict(manifest.model_spec),
+        normalisation=dict(manifest.normalisation),
+        lineage=dict(manifest.lineage),
+        metrics=dict(manifest.metrics),
+        parent_version=2,
+    )
     wait(lambda: system.rollout(3)["status"] == "rolled_back", 120, "rollout 3 rolled back")
     rollout = system.rollout(3)
     assert rollout["reason"].startswith("live regression in wave 0")
@@ -217,17 +260,29 @@ def test_promotion_automatic_rollback_restart_and_revocation(system: System) -> 
     from certs import load_pki
 
     pki = load_pki(system.root / "pki")
-    stranger = CurveClient(endpoint=pki.control_plane_address,
-                           server_public_key=pki.curve_public_key, public_key=stranger_public,
-                           secret_key=stranger_secret)
+    stranger = CurveClient(
+        endpoint=pki.control_plane_address,
+        server_public_key=pki.curve_public_key,
+        public_key=stranger_public,
+        secret_key=stranger_secret,
+    )
     stranger.start()
     try:
         assert stranger.refused.wait(10), "the unenrolled key was refused"
     finally:
         stranger.stop()
-    revoke = EdgewardProcess(["fleet", "revoke", "site-3", "--config",
-                              str(system.root / "control.toml"), "--reason", "stolen device"],
-                             system.root / "revoke.log").start()
+    revoke = EdgewardProcess(
+        [
+            "fleet",
+            "revoke",
+            "site-3",
+            "--config",
+            str(system.root / "control.toml"),
+            "--reason",
+            "stolen device",
+        ],
+        system.root / "revoke.log",
+    ).start()
     assert revoke.process is not None
     assert revoke.process.wait(60) == 0, revoke.log_text()
     system.agents["site-3"].wait_for_log(REFUSED_SENTENCE, timeout=30)

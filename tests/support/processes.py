@@ -23,7 +23,9 @@ class EdgewardProcess:
         with self.log_file.open("ab") as sink:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "edgeward", *self.args],
-                stdout=sink, stderr=sink, start_new_session=True,
+                stdout=sink,
+                stderr=sink,
+                start_new_session=True,
             )
         return self
 

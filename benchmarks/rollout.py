@@ -1,0 +1,235 @@
+"""Model delivery and control-plane load: the protocol against plain ZeroMQ, in one run.
+
+1. Delivery: a signed 1 MB bundle rolled out in one wave to 50 agents (one process holding 50
+   real agent links: each its own CURVE socket, outbox, resumable chunked fetch, signature and
+   digest checks, unpacking, smoke test, atomic switch, reported activation) against pushing
+   the same bytes to 50 plain DEALER sockets that write them to disk and answer (no CURVE, no
+   protocol). Both from the same start signal to the last agent done.
+2. Load: `edgeward control-plane serve` as its own process with 500 enrolled agents
+   heartbeating once a second over CURVE; its CPU time over the window, and heartbeats lost.
+
+Prints one JSON object: rollout_s, raw_zmq_s, ratio (goal <= 1.5), heartbeat_cpu_fraction_of_core
+(goal < 0.5), heartbeats_lost (goal 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import zmq
+from support.fleet import ROOT, quiet
+
+from certs import init_pki, issue_device
+from control_plane.registry import SqliteRegistry
+from control_plane.rollout import RolloutPlan
+from control_plane.service import ControlPlane
+from control_plane.settings import load_control_settings
+from tests.support.models import model_bundle
+from tests.support.mosquitto import free_port
+
+SWARM = ROOT / "benchmarks" / "support" / "swarm.py"
+BUNDLE_HIDDEN = 880  # an MLP over 32 x 9 inputs with 880 hidden units weighs about 1 MB
+
+
+def settings_file(root: Path, port: int) -> Path:
+    path = root / "control.toml"
+    path.write_text(f"""
+[control]
+state_dir = "{root / "control"}"
+registry_dir = "{root / "registry"}"
+pki_dir = "{root / "pki"}"
+bind = "tcp://127.0.0.1:{port}"
+tick_interval_s = 0.05
+import_interval_s = 3600
+log_level = "WARNING"
+[control.gate]
+mode = "manual"
+""")
+    return path
+
+
+def report(swarm: subprocess.Popen[str]) -> dict[str, Any]:
+    """Read the one JSON line a swarm process prints; fail clearly if it died instead."""
+    line = swarm.stdout.readline() if swarm.stdout is not None else ""
+    if not line:
+        raise SystemExit(f"the swarm process ended without a report (exit {swarm.poll()})")
+    result: dict[str, Any] = json.loads(line)
+    return result
+
+
+def enroll(root: Path, count: int, port: int) -> None:
+    pki = init_pki(root / "pki", control_plane_address=f"tcp://127.0.0.1:{port}")
+    (root / "bundles").mkdir()
+    for index in range(count):
+        issue_device(pki, f"site-{index:03d}", out=root / "bundles" / f"site-{index:03d}.bundle")
+
+
+def delivery(root: Path, agents: int) -> tuple[float, int]:
+    """Roll a 1 MB bundle out to `agents` real agent links; return seconds and its size."""
+    port = free_port()
+    enroll(root, agents, port)
+    config = settings_file(root, port)
+    plane = ControlPlane(load_control_settings(config))
+    bundle = model_bundle(
+        root / "bundle", hidden=BUNDLE_HIDDEN, signing_key=plane.pki.signing.private_key
+    )
+    version = plane.registry.register(bundle).version
+    size = len(plane.bundles.get(version))
+    plane.start()
+    swarm = subprocess.Popen(
+        [sys.executable, str(SWARM), "protocol", str(root), str(agents)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ready = report(swarm)
+        if ready["connected"] != agents:
+            raise SystemExit(f"only {ready['connected']} of {agents} agents connected")
+        deadline = time.monotonic() + 30
+        while len(plane.fleet.list()) < agents and time.monotonic() < deadline:
+            time.sleep(0.1)  # every agent has said hello: the server knows its route
+        started = time.perf_counter()
+        rollout_id = plane.engine.start(
+            version,
+            actor="benchmark",
+            plan=RolloutPlan(
+                canary_fraction=1.0, waves=(1.0,), bake_s=3600, activation_timeout_s=600
+            ),
+        )
+        while True:
+            progress = plane.engine.store.get(rollout_id)
+            if progress is None:
+                raise SystemExit(f"rollout {rollout_id} vanished from the store")
+            statuses = [site.status for site in progress.sites]
+            if all(status == "activated" for status in statuses):
+                break
+            if "failed" in statuses or progress.status != "running":
+                raise SystemExit(f"the rollout failed: {progress.reason}")
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - started
+    finally:
+        if swarm.stdin is not None:
+            swarm.stdin.close()
+        swarm.wait(60)
+        plane.stop()
+    return elapsed, size
+
+
+def raw_delivery(root: Path, agents: int, size: int) -> float:
+    """Push `size` bytes to `agents` plain DEALERs that write them to disk; return seconds."""
+    context = zmq.Context()
+    router = context.socket(zmq.ROUTER)
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    (root / "raw").mkdir()
+    swarm = subprocess.Popen(
+        [
+            sys.executable,
+            str(SWARM),
+            "raw",
+            f"tcp://127.0.0.1:{port}",
+            str(agents),
+            str(root / "raw"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    peers = [router.recv_multipart()[0] for _ in range(agents)]
+    payload = os.urandom(size)
+    started = time.perf_counter()
+    for peer in peers:
+        router.send_multipart([peer, payload])
+    for _ in range(agents):
+        router.recv_multipart()
+    elapsed = time.perf_counter() - started
+    swarm.wait(60)
+    router.close(linger=0)
+    context.term()
+    return elapsed
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return user + system CPU seconds a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def heartbeat_load(root: Path, agents: int, seconds: float) -> dict[str, Any]:
+    """Run the control plane with `agents` heartbeating each second; measure its CPU."""
+    port = free_port()
+    enroll(root, agents, port)
+    config = settings_file(root, port)
+    SqliteRegistry.open(root / "registry").close()
+    control = subprocess.Popen(
+        [sys.executable, "-m", "edgeward", "control-plane", "serve", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(3.0)  # let it start
+        swarm = subprocess.Popen(
+            [sys.executable, str(SWARM), "heartbeat", str(root), str(agents), str(seconds)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(3.0)  # connections and handshakes settle before measuring
+        cpu_before, wall_before = cpu_seconds(control.pid), time.monotonic()
+        time.sleep(max(1.0, seconds - 5.0))
+        cpu_after, wall_after = cpu_seconds(control.pid), time.monotonic()
+        counts = report(swarm)
+        swarm.wait(60)
+    finally:
+        control.terminate()
+        control.wait(30)
+    return {
+        "heartbeat_agents": agents,
+        "heartbeats_sent": counts["sent"],
+        "heartbeats_lost": counts["sent"] - counts["acked"],
+        "heartbeat_cpu_fraction_of_core": round(
+            (cpu_after - cpu_before) / (wall_after - wall_before), 4
+        ),
+    }
+
+
+def main() -> None:
+    """Measure both and print them as one JSON object."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument("--heartbeat-agents", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    quiet()
+    with tempfile.TemporaryDirectory() as tmp:
+        rollout_s, size = delivery(Path(tmp) / "delivery", args.agents)
+        raw_s = raw_delivery(Path(tmp) / "delivery", args.agents, size)
+    with tempfile.TemporaryDirectory() as tmp:
+        load = heartbeat_load(Path(tmp), args.heartbeat_agents, args.seconds)
+    print(
+        json.dumps(
+            {
+                "agents": args.agents,
+                "bundle_bytes": size,
+                "rollout_s": round(rollout_s, 3),
+                "raw_zmq_s": round(raw_s, 3),
+                "ratio": round(rollout_s / raw_s, 3),
+                **load,
+                "goals": {
+                    "ratio": "<= 1.5",
+                    "heartbeat_cpu_fraction_of_core": "< 0.5",
+                    "heartbeats_lost": "<= 0",
+                },
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
