@@ -15,6 +15,7 @@ Prints one JSON object: rollout_s, raw_zmq_s, ratio (goal <= 1.5), heartbeat_cpu
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -72,7 +73,13 @@ def enroll(root: Path, count: int, port: int) -> None:
         issue_device(pki, f"site-{index:03d}", out=root / "bundles" / f"site-{index:03d}.bundle")
 
 
-def delivery(root: Path, agents: int) -> tuple[float, int]:
+def _shares(agents: int, processes: int) -> list[range]:
+    """Split agent numbers 0..agents-1 into `processes` contiguous, non-empty ranges."""
+    bounds = [agents * i // processes for i in range(processes + 1)]
+    return [range(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def delivery(root: Path, agents: int, processes: int) -> tuple[float, int]:
     """Roll a 1 MB bundle out to `agents` real agent links; return seconds and its size."""
     port = free_port()
     enroll(root, agents, port)
@@ -84,16 +91,19 @@ def delivery(root: Path, agents: int) -> tuple[float, int]:
     version = plane.registry.register(bundle).version
     size = len(plane.bundles.get(version))
     plane.start()
-    swarm = subprocess.Popen(
-        [sys.executable, str(SWARM), "protocol", str(root), str(agents)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    swarms = [
+        subprocess.Popen(
+            [sys.executable, str(SWARM), "protocol", str(root), str(share.start), str(len(share))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for share in _shares(agents, processes)
+    ]
     try:
-        ready = report(swarm)
-        if ready["connected"] != agents:
-            raise SystemExit(f"only {ready['connected']} of {agents} agents connected")
+        connected = sum(report(swarm)["connected"] for swarm in swarms)
+        if connected != agents:
+            raise SystemExit(f"only {connected} of {agents} agents connected")
         deadline = time.monotonic() + 30
         while len(plane.fleet.list()) < agents and time.monotonic() < deadline:
             time.sleep(0.1)  # every agent has said hello: the server knows its route
@@ -117,31 +127,37 @@ def delivery(root: Path, agents: int) -> tuple[float, int]:
             time.sleep(0.02)
         elapsed = time.perf_counter() - started
     finally:
-        if swarm.stdin is not None:
-            swarm.stdin.close()
-        swarm.wait(60)
+        for swarm in swarms:
+            if swarm.stdin is not None:
+                swarm.stdin.close()
+        for swarm in swarms:
+            swarm.wait(60)
         plane.stop()
     return elapsed, size
 
 
-def raw_delivery(root: Path, agents: int, size: int) -> float:
+def raw_delivery(root: Path, agents: int, size: int, processes: int) -> float:
     """Push `size` bytes to `agents` plain DEALERs that write them to disk; return seconds."""
     context = zmq.Context()
     router = context.socket(zmq.ROUTER)
     port = router.bind_to_random_port("tcp://127.0.0.1")
     (root / "raw").mkdir()
-    swarm = subprocess.Popen(
-        [
-            sys.executable,
-            str(SWARM),
-            "raw",
-            f"tcp://127.0.0.1:{port}",
-            str(agents),
-            str(root / "raw"),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    swarms = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(SWARM),
+                "raw",
+                f"tcp://127.0.0.1:{port}",
+                str(share.start),
+                str(len(share)),
+                str(root / "raw"),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for share in _shares(agents, processes)
+    ]
     peers = [router.recv_multipart()[0] for _ in range(agents)]
     payload = os.urandom(size)
     started = time.perf_counter()
@@ -150,7 +166,8 @@ def raw_delivery(root: Path, agents: int, size: int) -> float:
     for _ in range(agents):
         router.recv_multipart()
     elapsed = time.perf_counter() - started
-    swarm.wait(60)
+    for swarm in swarms:
+        swarm.wait(60)
     router.close(linger=0)
     context.term()
     return elapsed
@@ -205,17 +222,24 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--heartbeat-agents", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="processes the delivery agents are spread over (both peers use the same)",
+    )
     args = parser.parse_args()
     quiet()
     with tempfile.TemporaryDirectory() as tmp:
-        rollout_s, size = delivery(Path(tmp) / "delivery", args.agents)
-        raw_s = raw_delivery(Path(tmp) / "delivery", args.agents, size)
+        rollout_s, size = delivery(Path(tmp) / "delivery", args.agents, args.processes)
+        raw_s = raw_delivery(Path(tmp) / "delivery", args.agents, size, args.processes)
     with tempfile.TemporaryDirectory() as tmp:
         load = heartbeat_load(Path(tmp), args.heartbeat_agents, args.seconds)
     print(
         json.dumps(
             {
                 "agents": args.agents,
+                "agent_processes": args.processes,
                 "bundle_bytes": size,
                 "rollout_s": round(rollout_s, 3),
                 "raw_zmq_s": round(raw_s, 3),

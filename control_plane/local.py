@@ -90,7 +90,7 @@ def open_local(config: Path | None, flags: dict[str, object] | None = None) -> L
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     writer = Writer(open_control_db(settings.state_dir))
     fleet = FleetStore(writer)
-    audit = AuditLog(writer.db)
+    audit = AuditLog(writer)
     registry = SqliteRegistry.open(settings.registry_dir)
     engine = RolloutEngine(RolloutStore(writer), fleet, registry, audit, DeferredCourier())
     return LocalPlane(

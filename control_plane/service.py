@@ -79,7 +79,7 @@ class ControlPlane:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         self.writer = Writer(open_control_db(settings.state_dir))
         self.fleet = FleetStore(self.writer)
-        self.audit = AuditLog(self.writer.db)
+        self.audit = AuditLog(self.writer)
         self.registry: ModelRegistry = SqliteRegistry.open(settings.registry_dir)
         self.bundles = PackedBundles(self.registry)
         self._signing_key = load_signing_key(self.pki.signing.private_key)
@@ -256,14 +256,17 @@ class ControlPlane:
             return ErrorReply(
                 code=ErrorCode.REJECTED, detail=f"there is no rollout {message.rollout_id!r}"
             )
-        if self.fleet.first_time(message.id, site):
-            self.engine.activation_reported(
-                site=site,
-                rollout_id=int(message.rollout_id),
-                version=message.version,
-                status=message.status,
-                detail=message.detail,
-            )
+        # Marking the message processed and applying it commit together (one fsync): a crash
+        # between them can neither lose the report nor apply it twice.
+        with self.writer.transaction():
+            if self.fleet.first_time(message.id, site):
+                self.engine.activation_reported(
+                    site=site,
+                    rollout_id=int(message.rollout_id),
+                    version=message.version,
+                    status=message.status,
+                    detail=message.detail,
+                )
         return Ack(ok=True)
 
     def _tick(self) -> None:

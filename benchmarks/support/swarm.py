@@ -2,11 +2,12 @@
 
 Modes (run as `python swarm.py MODE ...`, prints one JSON line when done):
 
-- `protocol ROOT N`: N agents, each enrolled from ROOT/bundles/site-XXX.bundle into its own
-  data folder, each with the real ControlLink (CURVE socket, outbox, resumable fetch,
-  verification, activation). Prints when they are connected, then serves until stdin closes.
-- `raw ENDPOINT N ROOT`: N plain DEALER sockets (no CURVE, no protocol) that write whatever the
-  ROUTER sends to a file and answer "done".
+- `protocol ROOT FIRST N`: agents FIRST..FIRST+N-1, each enrolled from
+  ROOT/bundles/site-XXX.bundle into its own data folder, each with the real ControlLink (CURVE
+  socket, outbox, resumable fetch, verification, activation). Prints when they are connected,
+  then serves until stdin closes.
+- `raw ENDPOINT FIRST N ROOT`: N plain DEALER sockets (no CURVE, no protocol) that write
+  whatever the ROUTER sends to a file, flush it to disk and answer "done".
 - `heartbeat ROOT N SECONDS`: N CURVE DEALER sockets in one thread, each sending a Heartbeat a
   second; prints how many were sent and acknowledged.
 """
@@ -35,11 +36,11 @@ from edgeward.schema import load_schema  # noqa: E402
 from edgeward.wire import Heartbeat, HeartbeatAck, decode, encode  # noqa: E402
 
 
-def protocol(root: Path, count: int) -> None:
-    """Run `count` real agent links until stdin closes."""
+def protocol(root: Path, first: int, count: int) -> None:
+    """Run `count` real agent links, numbered from `first`, until stdin closes."""
     schema_hash = load_schema().content_hash
     links = []
-    for index in range(count):
+    for index in range(first, first + count):
         site = f"site-{index:03d}"
         data_dir = root / "agents" / site
         enroll_device(root / "bundles" / f"{site}.bundle", data_dir)
@@ -67,7 +68,7 @@ def protocol(root: Path, count: int) -> None:
         link.stop()
 
 
-def raw(endpoint: str, count: int, root: Path) -> None:
+def raw(endpoint: str, first: int, count: int, root: Path) -> None:
     """Receive one payload per socket, write it to a file, answer done."""
     context = zmq.Context()
 
@@ -84,7 +85,7 @@ def raw(endpoint: str, count: int, root: Path) -> None:
         dealer.send(b"done")
         dealer.close(linger=1000)
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(first, first + count)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -138,8 +139,8 @@ def heartbeat(root: Path, count: int, seconds: float) -> None:
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "protocol":
-        protocol(Path(sys.argv[2]), int(sys.argv[3]))
+        protocol(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
     elif mode == "raw":
-        raw(sys.argv[2], int(sys.argv[3]), Path(sys.argv[4]))
+        raw(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5]))
     else:
         heartbeat(Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))

@@ -168,19 +168,23 @@ class RolloutEngine:
         wave = rollout.waves[rollout.current_wave]
         members = [s for s in rollout.sites if s.wave == wave.wave]
         if wave.status == "pending":
+            # One commit for the whole wave, then the offers: an offer made before a crash
+            # that lost its record would only be made again, which agents take as a no-op.
+            with self.store.writer.transaction():
+                for site in members:
+                    record = self.fleet.get(site.site)
+                    baseline = record.quality.get("live_mae") if record else None
+                    self.store.set_site(
+                        rollout.id,
+                        site.site,
+                        status="offered",
+                        now=now,
+                        baseline_mae=baseline,
+                        offered=True,
+                    )
+                self.store.set_wave(rollout.id, wave.wave, status="offering", now=now)
             for site in members:
-                record = self.fleet.get(site.site)
-                baseline = record.quality.get("live_mae") if record else None
-                self.store.set_site(
-                    rollout.id,
-                    site.site,
-                    status="offered",
-                    now=now,
-                    baseline_mae=baseline,
-                    offered=True,
-                )
                 self._send_offer(rollout, site.site, now)
-            self.store.set_wave(rollout.id, wave.wave, status="offering", now=now)
             return
         if wave.status == "offering":
             self._advance_offering(rollout, wave.wave, members, now)

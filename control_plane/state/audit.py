@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
+from control_plane.state.database import Writer
 
 GENESIS = "0" * 64
 
@@ -39,9 +38,12 @@ def entry_hash(
 class AuditLog:
     """Append entries and check that the chain is whole."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self._db = db
-        self._lock = threading.Lock()
+    def __init__(self, writer: Writer) -> None:
+        # Appends go through the shared writer: on one connection, an insert made outside
+        # its lock would silently join (and could be rolled back with) another thread's
+        # transaction.
+        self._writer = writer
+        self._db = writer.db
 
     def record(
         self,
@@ -55,11 +57,11 @@ class AuditLog:
         """Append an entry (inside the caller's transaction if one is open)."""
         at = time.time() if now is None else now
         text = json.dumps(detail or {}, sort_keys=True, default=str)
-        with self._lock:
-            row = self._db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        with self._writer.transaction() as db:
+            row = db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
             prev = row[0] if row else GENESIS
             digest = entry_hash(prev, at, actor, action, subject, text)
-            cursor = self._db.execute(
+            cursor = db.execute(
                 "INSERT INTO audit (at, actor, action, subject, detail, prev_hash, hash) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (at, actor, action, subject, text, prev, digest),

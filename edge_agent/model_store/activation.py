@@ -91,13 +91,16 @@ def activate_bundle(
 
 
 def _verify(directory: Path, *, signing_key: Path | bytes, schema_hash: str) -> Bundle:
+    # One read: `read_bundle` checks the weights against the manifest's digest, and the
+    # signature covers the manifest, so the weights are hashed once, not once per check.
     try:
-        manifest = verify_bundle_signature(directory, signing_key)
         bundle = read_bundle(directory)
     except BundleError as err:
+        raise ActivationRefused(f"the bundle cannot be read: {err}") from err
+    try:
+        manifest = verify_bundle_signature(bundle.manifest, signing_key)
+    except BundleError as err:
         raise ActivationRefused(str(err)) from err
-    if bundle.manifest != manifest:
-        raise ActivationRefused("the bundle changed while it was being verified")
     hashes = set(manifest.schema_hash.split(","))
     if schema_hash not in hashes:
         raise ActivationRefused(

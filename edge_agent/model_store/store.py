@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgeward.bundles import Bundle, BundleError, read_bundle
+from edgeward.bundles.durable import replace_file
 
 log = logging.getLogger(__name__)
 STATE_FILE = "state.json"
@@ -90,6 +90,8 @@ class ModelStore:
         """
         for leftover in self.root.glob(STAGING_PREFIX + "*"):
             shutil.rmtree(leftover, ignore_errors=True)
+        for leftover in self.root.glob(".tmp-*"):  # a state.json write cut short
+            leftover.unlink(missing_ok=True)
         state = self.state()
         for candidate in (state["active"], state["previous"]):
             if candidate is None:
@@ -109,14 +111,4 @@ class ModelStore:
         return None
 
     def _write_state(self, state: dict[str, int | None]) -> None:
-        temporary = self.root / (STATE_FILE + ".tmp")
-        with temporary.open("w") as handle:
-            json.dump(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(self.root / STATE_FILE)
-        directory = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        replace_file(self.root / STATE_FILE, json.dumps(state).encode())

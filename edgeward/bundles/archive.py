@@ -10,6 +10,7 @@ import io
 import tarfile
 from pathlib import Path
 
+from edgeward.bundles.durable import sync_directory, write_new_file
 from edgeward.bundles.errors import BundleCorrupt
 
 MEMBERS = ("manifest.json", "weights.safetensors")
@@ -30,7 +31,11 @@ def pack_bundle(directory: Path) -> bytes:
 
 
 def unpack_bundle(archive_path: Path, target: Path) -> None:
-    """Extract a delivered archive into the new folder `target` (raises `BundleCorrupt`)."""
+    """Extract a delivered archive into the new folder `target` (raises `BundleCorrupt`).
+
+    The files and the folder are flushed to disk, so once `target` is renamed into place and
+    named active, a power cut cannot leave it with torn weights.
+    """
     try:
         with tarfile.open(archive_path, mode="r:") as archive:
             members = archive.getmembers()
@@ -44,6 +49,7 @@ def unpack_bundle(archive_path: Path, target: Path) -> None:
                 source = archive.extractfile(member)
                 if source is None:
                     raise BundleCorrupt(f"archive member {member.name} cannot be read")
-                (target / member.name).write_bytes(source.read())
+                write_new_file(target / member.name, source.read())
+            sync_directory(target)
     except (tarfile.TarError, OSError, EOFError) as err:
         raise BundleCorrupt(f"the delivered archive cannot be read: {err}") from err

@@ -46,7 +46,7 @@ class Plane:
         for seed in (1, 2):
             self.registry.register(make_bundle(root / f"bundle-{seed}", seed))
         self.registry.set_alias("champion", 1, actor="test", reason="baseline")
-        self.audit = AuditLog(self.writer.db)
+        self.audit = AuditLog(self.writer)
         self.courier = Courier()
         self.engine = self.new_engine()
         for site in SITES:
