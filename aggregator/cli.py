@@ -21,7 +21,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False)
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
-        "--config", help="TOML settings file (its [aggregator] table).", show_default=False
+        "--config", help="TOML settings file (its \\[aggregator] table).", show_default=False
     ),
 ]
 

@@ -19,6 +19,7 @@ from certs.devices import (
     rotate_device,
 )
 from certs.pki import Pki, init_pki, load_pki
+from edgeward.cli.options import JsonOption
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -37,7 +38,6 @@ OutOption = Annotated[
     ),
 ]
 SiteArgument = Annotated[str, typer.Argument(help="The device's site name.", show_default=False)]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 @app.callback()

@@ -10,12 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from control_plane.local import open_local
 from control_plane.model_tables import key_value_table, site_metrics_table
-from control_plane.operator_options import ConfigOption, ReasonOption, operator
 from control_plane.registry import ModelVersion, SqliteRegistry
-from control_plane.rollout import RolloutError
 from edgeward.bundles import BundleManifest, format_utc, verify_bundle
+from edgeward.cli.options import JsonOption
 from edgeward.settings import env_var_for
 
 models_app = typer.Typer(
@@ -32,7 +30,6 @@ RegistryOption = Annotated[
         show_default=False,
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 @models_app.callback()
@@ -135,33 +132,3 @@ def _print_manifest(model: ModelVersion, manifest: BundleManifest) -> None:
     console.print(key_value_table("Model spec", manifest.model_spec))
     console.print(key_value_table("Lineage", manifest.lineage))
     console.print(site_metrics_table(manifest.metrics))
-
-
-@models_app.command()
-def promote(
-    version: Annotated[int, typer.Argument(help="The registered version to promote.")],
-    config: ConfigOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Promote even if the gate fails.")] = False,
-    reason: ReasonOption = "",
-    as_json: JsonOption = False,
-) -> None:
-    """Judge a version with the promotion gate and start its rollout to the fleet."""
-    plane = open_local(config)
-    rollout_id, report = plane.promote(version, actor=operator(), force=force, reason=reason)
-    if as_json:
-        typer.echo(json.dumps({"rollout_id": rollout_id, "gate": report.to_dict()}, indent=2))
-        return
-    console.print(f"version {version}: rollout {rollout_id} started ({report.summary()})")
-
-
-@models_app.command("rollback")
-def roll_back_model(
-    config: ConfigOption = None, reason: ReasonOption = "rolled back by an operator"
-) -> None:
-    """Put the previous champion back: undo the newest completed rollout on every site."""
-    plane = open_local(config)
-    rollout_id = plane.last_completed_rollout()
-    if rollout_id is None:
-        raise RolloutError("no completed rollout to undo")
-    plane.engine.roll_back(rollout_id, actor=operator(), reason=reason)
-    console.print(f"rollout {rollout_id} rolled back; the previous champion is back")

@@ -12,7 +12,8 @@ from rich.table import Table
 
 from certs import list_devices, load_pki, revoke_device
 from control_plane.local import open_local
-from control_plane.operator_options import ConfigOption, JsonOption, ReasonOption, operator
+from control_plane.operator_options import ConfigOption, ReasonOption, operator
+from edgeward.cli.options import JsonOption
 from edgeward.errors import EdgewardError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)

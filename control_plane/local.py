@@ -10,14 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from control_plane.promotion import GateReport, evaluate_gate
+from control_plane.promotion import GateReport, judge_version
 from control_plane.registry import ModelRegistry, SqliteRegistry
 from control_plane.rollout import RolloutEngine, RolloutError, RolloutStore
 from control_plane.settings import ControlSettings, load_control_settings
 from control_plane.state import AuditLog, FleetStore, Writer, open_control_db
-from edgeward.bundles import read_bundle
-
-CHAMPION = "champion"
 
 
 class DeferredCourier:
@@ -45,28 +42,12 @@ class LocalPlane:
     registry: ModelRegistry
     engine: RolloutEngine
 
-    def gate(self, version: int) -> GateReport:
-        """Judge a version against the current champion."""
-        manifest = read_bundle(self.registry.get(version).path).manifest
-        champion = self.registry.alias(CHAMPION)
-        return evaluate_gate(
-            challenger_version=version,
-            champion_version=champion.version if champion else None,
-            metrics=dict(manifest.metrics),
-            lineage=dict(manifest.lineage),
-            config=self.settings.gate.config(),
-        )
-
     def promote(
         self, version: int, *, actor: str, force: bool, reason: str
     ) -> tuple[int, GateReport]:
         """Start a rollout of `version` if the gate passes (or `force`); return its id."""
-        report = self.gate(version)
-        self.audit.record(
-            actor=actor,
-            action="gate.pass" if report.passed else "gate.fail",
-            subject=f"version {version}",
-            detail=report.to_dict(),
+        report = judge_version(
+            self.registry, self.audit, version, self.settings.gate.config(), actor=actor
         )
         if not report.passed and not force:
             raise RolloutError(f"version {version} does not pass the gate: {report.summary()}")

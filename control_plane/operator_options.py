@@ -10,9 +10,10 @@ import typer
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="TOML settings file (its [control] table).", show_default=False),
+    typer.Option(
+        "--config", help="TOML settings file (its \\[control] table).", show_default=False
+    ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why: kept in the audit log.")]
 
 

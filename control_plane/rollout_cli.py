@@ -12,8 +12,9 @@ from rich.live import Live
 from rich.table import Table
 
 from control_plane.local import LocalPlane, open_local
-from control_plane.operator_options import ConfigOption, JsonOption, ReasonOption, operator
+from control_plane.operator_options import ConfigOption, ReasonOption, operator
 from control_plane.rollout import Rollout, RolloutError
+from edgeward.cli.options import JsonOption
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 console = Console()
@@ -88,13 +89,19 @@ def abort(
 
 @app.command("rollback")
 def roll_back(
-    rollout_id: IdArgument,
+    rollout_id: Annotated[
+        int | None, typer.Argument(help="Default: the newest completed rollout.")
+    ] = None,
     config: ConfigOption = None,
     reason: ReasonOption = "rolled back by an operator",
 ) -> None:
     """Roll a rollout back, even a completed one (the champion moves back too)."""
-    open_local(config).engine.roll_back(rollout_id, actor=operator(), reason=reason)
-    console.print(f"rollout {rollout_id} rolled back")
+    plane = open_local(config)
+    chosen = rollout_id if rollout_id is not None else plane.last_completed_rollout()
+    if chosen is None:
+        raise RolloutError("no completed rollout to roll back")
+    plane.engine.roll_back(chosen, actor=operator(), reason=reason)
+    console.print(f"rollout {chosen} rolled back")
 
 
 @app.command()

@@ -17,7 +17,7 @@ import time
 from functools import partial
 
 from certs import admitted_site, load_pki, read_curve_certificate
-from control_plane.promotion import GateReport, evaluate_gate
+from control_plane.promotion import GateReport, judge_version
 from control_plane.registry import ModelRegistry, SqliteRegistry
 from control_plane.rollout import RolloutEngine, RolloutStore
 from control_plane.settings import ControlSettings
@@ -51,7 +51,6 @@ from edgeward.wire import (
 from edgeward.workers import Every
 
 log = logging.getLogger(__name__)
-CHAMPION = "champion"
 
 
 class PackedBundles:
@@ -172,20 +171,8 @@ class ControlPlane:
 
     def gate(self, version: int, *, actor: str = "promotion-gate") -> GateReport:
         """Judge a registered version; in auto mode, start its rollout when it passes."""
-        manifest = read_bundle(self.registry.get(version).path).manifest
-        champion = self.registry.alias(CHAMPION)
-        report = evaluate_gate(
-            challenger_version=version,
-            champion_version=champion.version if champion else None,
-            metrics=dict(manifest.metrics),
-            lineage=dict(manifest.lineage),
-            config=self.settings.gate.config(),
-        )
-        self.audit.record(
-            actor=actor,
-            action="gate.pass" if report.passed else "gate.fail",
-            subject=f"version {version}",
-            detail=report.to_dict(),
+        report = judge_version(
+            self.registry, self.audit, version, self.settings.gate.config(), actor=actor
         )
         log.info(
             "gate for version %s: %s (%s)",

@@ -16,6 +16,9 @@ from control_plane.rollout import RolloutPlan
 from edgeward.settings import load_settings
 
 ROLE = "control"
+# The defaults live with the values they configure, so there is one place to change them.
+_GATE = GateConfig()
+_PLAN = RolloutPlan()
 
 
 class GateSettings(BaseModel):
@@ -23,13 +26,13 @@ class GateSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_sites: int = Field(default=2, ge=1)
-    min_improvement: float = 0.01
-    min_win_share: float = Field(default=0.6, ge=0, le=1)
-    significance: float = Field(default=0.15, gt=0, le=1)
-    max_site_regression: float = Field(default=0.10, ge=0)
-    max_quarantine_rate: float = Field(default=0.05, ge=0, le=1)
-    mode: Literal["auto", "manual"] = "auto"
+    min_sites: int = Field(default=_GATE.min_sites, ge=1)
+    min_improvement: float = _GATE.min_improvement
+    min_win_share: float = Field(default=_GATE.min_win_share, ge=0, le=1)
+    significance: float = Field(default=_GATE.significance, gt=0, le=1)
+    max_site_regression: float = Field(default=_GATE.max_site_regression, ge=0)
+    max_quarantine_rate: float = Field(default=_GATE.max_quarantine_rate, ge=0, le=1)
+    mode: Literal["auto", "manual"] = _GATE.mode
 
     def config(self) -> GateConfig:
         """Return the gate's configuration value."""
@@ -41,14 +44,14 @@ class RolloutSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    canary_fraction: float = Field(default=0.1, gt=0, le=1)
-    waves: tuple[float, ...] = (0.5, 1.0)
-    bake_s: float = Field(default=300.0, ge=0)
-    regression_threshold: float = Field(default=0.10, ge=0)
-    activation_timeout_s: float = Field(default=180.0, gt=0)
-    min_samples: int = Field(default=10, ge=0)
-    max_bake_extension_s: float = Field(default=300.0, ge=0)
-    offer_resend_s: float = Field(default=10.0, gt=0)
+    canary_fraction: float = Field(default=_PLAN.canary_fraction, gt=0, le=1)
+    waves: tuple[float, ...] = _PLAN.waves
+    bake_s: float = Field(default=_PLAN.bake_s, ge=0)
+    regression_threshold: float = Field(default=_PLAN.regression_threshold, ge=0)
+    activation_timeout_s: float = Field(default=_PLAN.activation_timeout_s, gt=0)
+    min_samples: int = Field(default=_PLAN.min_samples, ge=0)
+    max_bake_extension_s: float = Field(default=_PLAN.max_bake_extension_s, ge=0)
+    offer_resend_s: float = Field(default=_PLAN.offer_resend_s, gt=0)
 
     def plan(self) -> RolloutPlan:
         """Return the plan value."""

@@ -18,6 +18,7 @@ from edge_agent.model_store import ModelStore
 from edge_agent.replay import replay_csv
 from edge_agent.settings import AgentSettings, load_agent_settings
 from edge_agent.store import AgentStore, IngestStatus, read_status
+from edgeward.cli.options import JsonOption
 from edgeward.cli.progress import count_progress
 from edgeward.logs import configure_logging
 from edgeward.settings import env_var_for
@@ -29,7 +30,7 @@ console = Console()
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="TOML settings file (its [agent] table).", show_default=False),
+    typer.Option("--config", help="TOML settings file (its \\[agent] table).", show_default=False),
 ]
 SiteOption = Annotated[
     str | None, typer.Option("--site", help="This device's site name.", show_default=False)
@@ -38,7 +39,6 @@ DataDirOption = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Folder for the agent's store and keys.", show_default=False),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 @app.callback()

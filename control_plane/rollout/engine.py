@@ -22,10 +22,10 @@ from control_plane.registry import ModelRegistry
 from control_plane.rollout.plan import RolloutPlan, assign_waves
 from control_plane.rollout.store import ACTIVE_STATUSES, Rollout, RolloutStore
 from control_plane.state import AuditLog, FleetStore
+from edgeward.bundles import CHAMPION
 from edgeward.errors import EdgewardError
 
 log = logging.getLogger(__name__)
-CHAMPION = "champion"
 
 
 class RolloutError(EdgewardError):
@@ -261,6 +261,13 @@ class RolloutEngine:
                 )
                 return
             verdict = f"live MAE {new:.4f} vs {old:.4f} before"
+        elif samples_short:
+            # Quiet sites (no readings) must not hold the fleet back forever; say so plainly.
+            verdict = (
+                f"passed on activation alone: fewer than {plan.min_samples} live samples on "
+                f"{', '.join(samples_short)} after the bake and its extension"
+            )
+            log.warning("rollout %s wave %s %s", rollout.id, wave, verdict)
         else:
             verdict = "no live baseline to compare with (first model)"
         self.store.set_wave(rollout.id, wave, status="passed", now=now, verdict=verdict)

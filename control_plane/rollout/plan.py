@@ -20,11 +20,11 @@ class RolloutPlan:
 
     canary_fraction: float = 0.1
     waves: tuple[float, ...] = (0.5, 1.0)
-    bake_s: float = 60.0
+    bake_s: float = 300.0
     regression_threshold: float = 0.10
     activation_timeout_s: float = 180.0
     min_samples: int = 10
-    max_bake_extension_s: float = 120.0
+    max_bake_extension_s: float = 300.0
     offer_resend_s: float = 10.0
 
     def __post_init__(self) -> None:

@@ -95,9 +95,6 @@ def _verify(directory: Path, *, signing_key: Path | bytes, schema_hash: str) -> 
     # signature covers the manifest, so the weights are hashed once, not once per check.
     try:
         bundle = read_bundle(directory)
-    except BundleError as err:
-        raise ActivationRefused(f"the bundle cannot be read: {err}") from err
-    try:
         manifest = verify_bundle_signature(bundle.manifest, signing_key)
     except BundleError as err:
         raise ActivationRefused(str(err)) from err

@@ -139,6 +139,23 @@ def test_a_live_regression_in_the_canary_rolls_back_without_anyone(plane: Plane)
     assert len({site for site, _, _ in plane.courier.offers}) == 1, "no wave after the canary"
 
 
+def test_a_quiet_canary_waits_out_the_extension_then_passes_saying_why(plane: Plane) -> None:
+    rollout_id = plane.engine.start(2, actor="auto", plan=PLAN)
+    plane.engine.tick()
+    (canary,) = plane.activate_offered(rollout_id, live_mae=0.5)
+    plane.report(canary, version=2, live_mae=0.5, samples=PLAN.min_samples - 1)
+    bake(plane)
+    assert plane.status(rollout_id).waves[0].status == "baking", "waits for live evidence"
+    plane.clock.advance(PLAN.max_bake_extension_s + 1)
+    plane.engine.tick()
+    wave = plane.status(rollout_id).waves[0]
+    assert wave.status == "passed"
+    assert wave.verdict == (
+        f"passed on activation alone: fewer than {PLAN.min_samples} live samples on "
+        f"{canary} after the bake and its extension"
+    )
+
+
 def test_an_activation_failure_rolls_back(plane: Plane) -> None:
     rollout_id = plane.engine.start(2, actor="auto", plan=PLAN)
     plane.engine.tick()

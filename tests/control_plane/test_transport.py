@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import pytest
 import zmq
@@ -27,46 +26,14 @@ from edgeward.wire import (
     decode,
     encode,
 )
-
-
-@dataclass
-class Fleet:
-    """The enrolled keys (Z85 public key → site); tests revoke by deleting an entry."""
-
-    sites: dict[bytes, str] = field(default_factory=dict)
-    asked: int = 0
-
-    def admit(self, key: bytes) -> str | None:
-        self.asked += 1
-        return self.sites.get(key)
-
-
-@dataclass(frozen=True)
-class Keys:
-    public: bytes
-    secret: bytes
-
-
-def _keys() -> Keys:
-    public, secret = zmq.curve_keypair()
-    return Keys(public=public, secret=secret)
-
-
-def eventually(predicate: Callable[[], bool], timeout: float = 3.0) -> bool:
-    """Poll `predicate` until it holds or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
+from tests.support.curve import Fleet, Keys, eventually, new_keys
 
 
 class Agent:
     """A bare CURVE DEALER speaking the wire format, for poking at the server."""
 
     def __init__(self, context: zmq.Context[zmq.Socket[bytes]], endpoint: str, server: Keys):
-        self.keys = _keys()
+        self.keys = new_keys()
         self.socket = context.socket(zmq.DEALER)
         self.socket.linger = 0
         self.socket.curve_serverkey = server.public
@@ -89,7 +56,7 @@ class Agent:
 
 @pytest.fixture
 def server_keys() -> Keys:
-    return _keys()
+    return new_keys()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import zmq
 
 from control_plane.transport import CurveServer
 from edge_agent.store import AgentStore
@@ -39,35 +38,7 @@ from edgeward.wire import (
     RollbackOrder,
     WireMessage,
 )
-
-
-@dataclass(frozen=True)
-class Keys:
-    public: bytes
-    secret: bytes
-
-
-def _keys() -> Keys:
-    public, secret = zmq.curve_keypair()
-    return Keys(public=public, secret=secret)
-
-
-@dataclass
-class Fleet:
-    sites: dict[bytes, str] = field(default_factory=dict)
-
-    def admit(self, key: bytes) -> str | None:
-        return self.sites.get(key)
-
-
-def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll `predicate` until it holds or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
+from tests.support.curve import Fleet, Keys, eventually, new_keys
 
 
 def free_endpoint() -> str:
@@ -103,7 +74,7 @@ class ControlPlane:
 
 @pytest.fixture
 def server_keys() -> Keys:
-    return _keys()
+    return new_keys()
 
 
 @pytest.fixture
@@ -124,7 +95,7 @@ def make_client(server_keys: Keys, fleet: Fleet) -> Iterator[Callable[..., Curve
     started: list[CurveClient] = []
 
     def make(endpoint: str, site: str | None = "site-1", start: bool = True) -> CurveClient:
-        keys = _keys()
+        keys = new_keys()
         if site is not None:
             fleet.sites[keys.public] = site
         client = CurveClient(
@@ -302,7 +273,7 @@ def test_on_connected_runs_after_each_handshake(
 def test_a_client_pinning_the_wrong_server_key_says_so(
     control_plane: ControlPlane, fleet: Fleet, caplog: pytest.LogCaptureFixture
 ) -> None:
-    keys, impostor = _keys(), _keys()
+    keys, impostor = new_keys(), new_keys()
     fleet.sites[keys.public] = "site-1"
     client = CurveClient(
         endpoint=control_plane.server.endpoint,
@@ -321,7 +292,7 @@ def test_a_client_pinning_the_wrong_server_key_says_so(
 
 
 def test_bad_settings_and_unstarted_clients_fail_with_a_sentence(server_keys: Keys) -> None:
-    keys = _keys()
+    keys = new_keys()
     client = CurveClient(
         endpoint="nonsense", server_public_key=server_keys.public, public_key=keys.public,
         secret_key=keys.secret,

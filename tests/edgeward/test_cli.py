@@ -39,6 +39,30 @@ def test_every_command_has_help(path: list[str]) -> None:
     assert "Usage:" in result.output
 
 
+def command_at(path: list[str]) -> click.Command:
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        found = command.get_command(click.Context(command), name)
+        assert found is not None
+        command = found
+    return command
+
+
+@pytest.mark.parametrize("path", all_command_paths(), ids=lambda p: " ".join(p) or "edgeward")
+def test_bracketed_words_in_help_survive_rich_markup(path: list[str]) -> None:
+    # Rich reads "[control]" as markup and silently drops it unless it is escaped.
+    words = [
+        word.replace("\\[", "[")
+        for param in command_at(path).params
+        for word in (getattr(param, "help", None) or "").split()
+        if "[" in word
+    ]
+    output = CliRunner().invoke(cli, [*path, "--help"], terminal_width=200).output
+    for word in words:
+        assert word.rstrip(".,;)").lstrip("(") in output, f"{word!r} lost from the help"
+
+
 def test_version() -> None:
     assert CliRunner().invoke(cli, ["version"]).output.strip() == f"edgeward {__version__}"
     as_json = CliRunner().invoke(cli, ["version", "--json"]).output
