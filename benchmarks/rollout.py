@@ -79,8 +79,11 @@ def _shares(agents: int, processes: int) -> list[range]:
     return [range(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
-def delivery(root: Path, agents: int, processes: int) -> tuple[float, int]:
-    """Roll a 1 MB bundle out to `agents` real agent links; return seconds and its size."""
+def delivery(root: Path, agents: int, processes: int) -> tuple[float, int, float]:
+    """Roll a 1 MB bundle out to `agents` real agent links.
+
+    Returns the seconds it took, the archive's size and the CPU seconds the agents used.
+    """
     port = free_port()
     enroll(root, agents, port)
     config = settings_file(root, port)
@@ -107,6 +110,7 @@ def delivery(root: Path, agents: int, processes: int) -> tuple[float, int]:
         deadline = time.monotonic() + 30
         while len(plane.fleet.list()) < agents and time.monotonic() < deadline:
             time.sleep(0.1)  # every agent has said hello: the server knows its route
+        cpu_before = sum(cpu_seconds(swarm.pid) for swarm in swarms)
         started = time.perf_counter()
         rollout_id = plane.engine.start(
             version,
@@ -126,6 +130,7 @@ def delivery(root: Path, agents: int, processes: int) -> tuple[float, int]:
                 raise SystemExit(f"the rollout failed: {progress.reason}")
             time.sleep(0.02)
         elapsed = time.perf_counter() - started
+        agents_cpu = sum(cpu_seconds(swarm.pid) for swarm in swarms) - cpu_before
     finally:
         for swarm in swarms:
             if swarm.stdin is not None:
@@ -133,7 +138,7 @@ def delivery(root: Path, agents: int, processes: int) -> tuple[float, int]:
         for swarm in swarms:
             swarm.wait(60)
         plane.stop()
-    return elapsed, size
+    return elapsed, size, agents_cpu
 
 
 def raw_delivery(root: Path, agents: int, size: int, processes: int) -> float:
@@ -231,7 +236,7 @@ def main() -> None:
     args = parser.parse_args()
     quiet()
     with tempfile.TemporaryDirectory() as tmp:
-        rollout_s, size = delivery(Path(tmp) / "delivery", args.agents, args.processes)
+        rollout_s, size, agents_cpu = delivery(Path(tmp) / "delivery", args.agents, args.processes)
         raw_s = raw_delivery(Path(tmp) / "delivery", args.agents, size, args.processes)
     with tempfile.TemporaryDirectory() as tmp:
         load = heartbeat_load(Path(tmp), args.heartbeat_agents, args.seconds)
@@ -243,6 +248,7 @@ def main() -> None:
                 "bundle_bytes": size,
                 "rollout_s": round(rollout_s, 3),
                 "raw_zmq_s": round(raw_s, 3),
+                "agent_cpu_ms_per_activation": round(agents_cpu * 1000 / args.agents, 1),
                 "ratio": round(rollout_s / raw_s, 3),
                 **load,
                 "goals": {
