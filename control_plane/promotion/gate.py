@@ -6,7 +6,8 @@ Rules (all must pass; each is reported with its numbers):
 - `fleet_improvement`: its example-weighted fleet MAE beats the champion's by `min_improvement`
   (relative). Both were scored in the same run on the same holdout windows.
 - `win_share`: it wins on at least `min_win_share` of the sites, and the wins are unlikely
-  under "no difference" (a one-sided sign test across sites, p below `significance`).
+  under "no difference" (a one-sided sign test across sites, p at most `significance`;
+  1.0 turns the test off).
 - `max_site_regression`: no site's MAE is worse than the champion's by more than the bound.
 - `training_quarantine_rate`: the data it was trained on was not mostly quarantined input
   (quarantined / (stored + quarantined) over the training period, all sites).
@@ -160,7 +161,7 @@ def _wins(paired: dict[str, Any], config: GateConfig) -> RuleResult:
     wins = sum(m["challenger_mae"] < m["champion_mae"] for m in paired.values())
     share = wins / len(paired)
     p_value = sign_test_p_value(wins, len(paired))
-    passed = share >= config.min_win_share and p_value < config.significance
+    passed = share >= config.min_win_share and p_value <= config.significance
     return RuleResult(
         rule="win_share",
         passed=passed,
@@ -168,7 +169,7 @@ def _wins(paired: dict[str, Any], config: GateConfig) -> RuleResult:
         threshold=config.min_win_share,
         detail=f"better on {wins} of {len(paired)} sites ({share:.0%}, sign test "
         f"p={p_value:.3f}); needs {config.min_win_share:.0%} and "
-        f"p<{config.significance}",
+        f"p<={config.significance}",
     )
 
 

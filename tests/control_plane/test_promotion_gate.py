@@ -58,6 +58,13 @@ def test_wins_must_be_many_and_significant() -> None:
     assert "better on 3 of 5 sites (60%, sign test p=0.500)" in report.summary()
 
 
+def test_significance_one_turns_the_sign_test_off() -> None:
+    losing = {f"s{i}": site(0.11, 0.10) for i in range(4)}
+    report = judge(losing, min_win_share=0.0, significance=1.0)
+    assert rules(report)["win_share"] is True, "p=1.0 is at most 1.0"
+    assert rules(judge(losing, min_win_share=0.0, significance=0.99))["win_share"] is False
+
+
 def test_one_site_much_worse_fails_even_if_the_fleet_improves() -> None:
     sites = {f"s{i}": site(0.05, 0.10) for i in range(5)}
     sites["bad"] = site(0.13, 0.10)

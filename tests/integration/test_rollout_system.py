@@ -3,9 +3,10 @@
 Everything is real on loopback: mosquitto feeds each agent live simulated KPIs; agents and
 control plane talk ZeroMQ with CURVE keys from a throwaway PKI; challengers are trained on the
 agents' own stores with Edgeward's ServerApp logic and ClientApp (in process) and submitted to
-the registry inbox like the aggregator does. The gate's thresholds are loosened so that the
-test does not hinge on how much one training round improves the forecast; the rollout engine's
-live-quality check is the one under test.
+the registry inbox like the aggregator does. The gate is opened wide and a live regression
+must double the error, so that the test does not hinge on whether a round or two of training
+improves the forecast (it may make it a little worse); the sabotaged challenger is tens of
+times worse live, and the rollout engine's live check is the one under test.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ max_quarantine_rate = 1.0
 canary_fraction = 0.25
 waves = [0.5, 1.0]
 bake_s = 3.0
-regression_threshold = 0.5
+regression_threshold = 1.0
 activation_timeout_s = 60.0
 min_samples = 3
 max_bake_extension_s = 30.0
@@ -217,7 +218,7 @@ def test_promotion_automatic_rollback_restart_and_revocation(system: System) -> 
     assert system.champion() == system.rollout(1)["version"] == 1
     wait(lambda: set(system.active_versions().values()) == {1}, 30, "every site on version 1")
 
-    # 2. A better challenger, trained from the champion, rolls out; the control plane is
+    # 2. A second challenger, trained from the champion, rolls out; the control plane is
     #    killed mid-rollout and, restarted, carries on with the same rollout.
     system.train(rounds=2)
     wait(lambda: "activated" in system.rollout(2)["sites"].values(), 60, "the canary")
@@ -233,7 +234,7 @@ def test_promotion_automatic_rollback_restart_and_revocation(system: System) -> 
     good = read_bundle(system.registry / "models" / "2")
     arrays = {name: array.copy() for name, array in good.arrays.items()}
     head = [name for name in arrays if name.endswith("bias")][-1]
-    arrays[head] = arrays[head] + 5.0
+    arrays[head] = arrays[head] + 50.0  # tens of normalised units off
     manifest = good.manifest
     submit_bundle(
         RegistryLayout(system.registry),
