@@ -30,6 +30,7 @@ from edge_agent.learning.supernode import SuperNodeOptions, SuperNodeSupervisor
 from edge_agent.model_store import ModelStore
 from edge_agent.settings import AgentSettings
 from edge_agent.store import AgentStore, RetentionPolicy, apply_retention, health_snapshot
+from edge_agent.torch_threads import limit_torch_threads
 from edgeward.fl_protocol import NODE_DATA_DIR, NODE_SITE
 from edgeward.schema import load_schema
 from edgeward.workers import PeriodicWorker
@@ -201,6 +202,7 @@ class AgentDaemon:
 
     def start(self) -> None:
         """Start the writer, then every input, then retention and the SuperNode."""
+        limit_torch_threads()  # activation and live quality run torch in this process
         self.stack.writer.start()
         if self.mqtt is not None:
             self.mqtt.start()

@@ -32,12 +32,14 @@ from edge_agent.enrollment import enroll_device, load_identity  # noqa: E402
 from edge_agent.inference import LiveQuality  # noqa: E402
 from edge_agent.model_store import ModelStore  # noqa: E402
 from edge_agent.store import AgentStore  # noqa: E402
+from edge_agent.torch_threads import limit_torch_threads  # noqa: E402
 from edgeward.schema import load_schema  # noqa: E402
 from edgeward.wire import Heartbeat, HeartbeatAck, decode, encode  # noqa: E402
 
 
 def protocol(root: Path, first: int, count: int) -> None:
     """Run `count` real agent links, numbered from `first`, until stdin closes."""
+    limit_torch_threads()  # as the agent daemon does
     schema_hash = load_schema().content_hash
     links = []
     for index in range(first, first + count):

@@ -28,9 +28,8 @@ from edgeward.models import (
     FeatureStats,
     ModelSpec,
     anomaly_scores,
-    build_model,
-    load_arrays,
     make_windows,
+    model_from_arrays,
     predict,
 )
 from edgeward.workers import PeriodicWorker
@@ -125,8 +124,7 @@ class LiveQuality(PeriodicWorker):
             {k: float(v) for k, v in manifest.normalisation.items()},  # type: ignore[arg-type]
             spec.features,
         )
-        network = build_model(spec)
-        load_arrays(network, dict(installed.bundle.arrays))
+        network = model_from_arrays(spec, installed.bundle.arrays)
         network.eval()
         self._model = (version, spec, stats, network)
         return self._model

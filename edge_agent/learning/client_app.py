@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
 from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.clientapp import ClientApp
 
@@ -23,6 +22,7 @@ from edge_agent.learning.local_learning import (
     train_locally,
 )
 from edge_agent.learning.simulated_site import SimulatedHistory, ensure_simulated_site
+from edge_agent.torch_threads import limit_torch_threads
 from edgeward import fl_protocol as fp
 from edgeward.fl_records import (
     array_record,
@@ -36,8 +36,7 @@ from edgeward.fl_records import (
 )
 from edgeward.models import FeatureStats, ModelSpec, TrainConfig
 
-# Agents share two cores with the broker and the risk model: one thread for torch.
-torch.set_num_threads(1)
+limit_torch_threads()  # the SuperNode running this app shares the cores with the agent
 
 app = ClientApp()
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from edge_agent.learning.site_data import SiteData, load_site_data
 from edge_agent.store import AgentStore, add_hold
@@ -24,11 +23,10 @@ from edgeward.models import (
     ModelSpec,
     TrainConfig,
     WindowSet,
-    build_model,
     evaluate_model,
     label_windows,
-    load_arrays,
     make_windows,
+    model_from_arrays,
     split_by_time,
     state_to_arrays,
     train_model,
@@ -133,18 +131,11 @@ def prepare(
     return PreparedData(data=data, train=train, holdout=holdout, holdout_labels=labels)
 
 
-def model_with(spec: ModelSpec, arrays: Arrays) -> torch.nn.Module:
-    """Build the spec's network and load weights into it."""
-    model = build_model(spec)
-    load_arrays(model, arrays)
-    return model
-
-
 def train_locally(
     prepared: PreparedData, *, spec: ModelSpec, arrays: Arrays, config: TrainConfig
 ) -> tuple[Arrays, dict[str, float]]:
     """Train from the received weights; report the holdout error before and after."""
-    model = model_with(spec, arrays)
+    model = model_from_arrays(spec, arrays)
     metrics: dict[str, float] = {}
     if len(prepared.holdout):
         metrics["received-holdout-mae"] = evaluate_model(model, prepared.holdout).mae
@@ -171,12 +162,18 @@ def evaluate_candidates(
         return SiteEvaluation(site=site, examples=0, challenger_mae=float("nan"))
     labels = prepared.holdout_labels
     new = evaluate_model(
-        model_with(spec, challenger), prepared.holdout, labels, score_horizon=spec.score_horizon
+        model_from_arrays(spec, challenger),
+        prepared.holdout,
+        labels,
+        score_horizon=spec.score_horizon,
     )
     old = None
     if champion is not None and comparable(champion[0], spec):
         old = evaluate_model(
-            model_with(*champion), prepared.holdout, labels, score_horizon=champion[0].score_horizon
+            model_from_arrays(*champion),
+            prepared.holdout,
+            labels,
+            score_horizon=champion[0].score_horizon,
         )
     return SiteEvaluation(
         site=site,

@@ -32,7 +32,7 @@ from edgeward.bundles import Bundle, BundleError, read_bundle
 from edgeward.bundles.archive import unpack_bundle
 from edgeward.bundles.signing import verify_bundle_signature
 from edgeward.errors import EdgewardError
-from edgeward.models import FeatureStats, ModelSpec, build_model, load_arrays
+from edgeward.models import FeatureStats, ModelSpec, model_from_arrays
 
 log = logging.getLogger(__name__)
 SMOKE_WINDOWS = 64
@@ -115,8 +115,7 @@ def smoke_test(bundle: Bundle, recent_inputs: np.ndarray | None) -> dict[str, fl
             {k: float(v) for k, v in bundle.manifest.normalisation.items()},  # type: ignore[arg-type]
             spec.features,
         )
-        model = build_model(spec)
-        load_arrays(model, dict(bundle.arrays))
+        model = model_from_arrays(spec, bundle.arrays)
     except EdgewardError as err:
         raise ActivationRefused(f"the model cannot be loaded: {err}") from err
     inputs = recent_inputs

@@ -12,7 +12,7 @@ from edgeward.models.simulated import anomaly_intervals, series_from_simulation
 from edgeward.models.spec import MODEL_KINDS, ModelKind, ModelSpec
 from edgeward.models.stats import FeatureStats
 from edgeward.models.training import TrainConfig, TrainReport, train_model
-from edgeward.models.weights import load_arrays, state_to_arrays
+from edgeward.models.weights import load_arrays, model_from_arrays, state_to_arrays
 from edgeward.models.windows import (
     FeatureSeries,
     WindowSet,
@@ -41,6 +41,7 @@ __all__ = [
     "label_windows",
     "load_arrays",
     "make_windows",
+    "model_from_arrays",
     "predict",
     "residuals",
     "series_from_simulation",

@@ -144,10 +144,15 @@ def test_killed_at_random_points_during_activation_it_always_has_a_working_model
         signing_key=public,
         schema_hash=SCHEMA,
     )
-    rng = random.Random(7)
     duration = _timed_activation(tmp_path, data_dir, private, public)
+    # Kill moments spread evenly from "at once" to twice an undisturbed activation, in a
+    # shuffled order: the early ones land before the switch and the late ones after it even
+    # when a busy machine makes this activation slower or faster than the timed one.
+    trials = 24
+    delays = [2 * duration * i / (trials - 1) for i in range(trials)]
+    random.Random(7).shuffle(delays)
     outcomes = []
-    for trial in range(24):
+    for trial, delay in enumerate(delays):
         version = trial + 2
         archive = delivered(tmp_path, f"v{version}", private, seed=version, hidden=512)
         child = subprocess.Popen(
@@ -167,7 +172,7 @@ def test_killed_at_random_points_during_activation_it_always_has_a_working_model
         )
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.0, duration))
+        time.sleep(delay)
         os.killpg(child.pid, signal.SIGKILL)
         child.wait()
         recovered = ModelStore(data_dir)

@@ -364,6 +364,8 @@ def _exchange(
     """Connect with these keys, say hello and return the reply, or None if none comes."""
     client = server.socket.context.socket(zmq.DEALER)
     client.linger = 0
+    # A send can block when a refused handshake has torn the connection down; bound it.
+    client.sndtimeo = timeout_ms
     client.curve_publickey = public
     client.curve_secretkey = secret
     client.curve_serverkey = server_key
@@ -373,6 +375,8 @@ def _exchange(
         if server.answer(timeout_ms) is None or not client.poll(timeout_ms):
             return None
         return bytes(client.recv())
+    except zmq.Again:
+        return None
     finally:
         client.close()
 

@@ -23,6 +23,7 @@ from edgeward.models import (
     label_windows,
     load_arrays,
     make_windows,
+    model_from_arrays,
     series_from_simulation,
     split_by_time,
     state_to_arrays,
@@ -139,6 +140,19 @@ def test_training_is_deterministic_for_a_seed(quiet_day: Site) -> None:
     for name in first:
         np.testing.assert_array_equal(first[name], again[name])
     assert any(not np.array_equal(first[name], other[name]) for name in first)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "gru"])
+def test_a_model_built_from_arrays_is_the_same_model_and_trains(kind: str, quiet_day: Site) -> None:
+    spec = ModelSpec(kind=kind, features=FEATURES, hidden=16)
+    original = build_model(spec, seed=5)
+    rebuilt = model_from_arrays(spec, state_to_arrays(original))
+    windows = torch.from_numpy(quiet_day.holdout.subset(np.arange(8)).inputs)
+    with torch.inference_mode():
+        torch.testing.assert_close(rebuilt.eval()(windows), original.eval()(windows))
+    before = state_to_arrays(rebuilt)
+    train_model(rebuilt, quiet_day.train, TrainConfig(max_batches=3))
+    assert any(not np.array_equal(before[n], a) for n, a in state_to_arrays(rebuilt).items())
 
 
 def test_training_leaves_the_global_generator_alone(quiet_day: Site) -> None:
