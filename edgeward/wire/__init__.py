@@ -22,6 +22,7 @@ Messages and what makes each idempotent:
 Any receiver may also drop a message whose `id` it has already handled.
 """
 
+from edgeward.risk.decision import RiskLevel
 from edgeward.wire.base import (
     MAX_CHUNK_BYTES,
     MAX_HEADER_BYTES,
@@ -30,7 +31,7 @@ from edgeward.wire.base import (
     WireMessage,
     new_message_id,
 )
-from edgeward.wire.decisions import ApprovalRequest, ApprovalVerdict, DecisionReport, RiskLevel
+from edgeward.wire.decisions import ApprovalRequest, ApprovalVerdict, DecisionReport
 from edgeward.wire.errors import WireError
 from edgeward.wire.models import BundleChunk, FetchChunk, ModelOffer
 from edgeward.wire.replies import Ack, ErrorCode, ErrorReply

@@ -13,9 +13,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from edgeward.risk.decision import RiskLevel
 from edgeward.wire.base import ID_PATTERN, JsonObject, SiteName, WireMessage
-
-RiskLevel = Literal["low", "medium", "high", "critical"]
 
 
 class _DecisionMessage(WireMessage):
