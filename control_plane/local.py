@@ -1,8 +1,8 @@
 """The control plane's state opened in this process, for operator commands on its host.
 
 Commands change the database; the serving control plane acts on the change at its next tick
-(offers and rollback orders go out from there). The HTTP API of the dashboard milestone
-brings the same operations to remote operators.
+(offers, rollback orders and approval verdicts go out from there). The HTTP API of the
+dashboard milestone brings the same operations to remote operators.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from control_plane.approvals import ApprovalDesk
 from control_plane.promotion import GateReport, judge_version
 from control_plane.registry import ModelRegistry, SqliteRegistry
 from control_plane.rollout import RolloutEngine, RolloutError, RolloutStore
@@ -33,7 +34,7 @@ class DeferredCourier:
 
 @dataclass(kw_only=True, slots=True)
 class LocalPlane:
-    """Registry, fleet, audit and rollout engine over the control plane's files."""
+    """Registry, fleet, audit, rollout engine and approval desk over the control plane's files."""
 
     settings: ControlSettings
     writer: Writer
@@ -41,6 +42,7 @@ class LocalPlane:
     audit: AuditLog
     registry: ModelRegistry
     engine: RolloutEngine
+    approvals: ApprovalDesk
 
     def promote(
         self, version: int, *, actor: str, force: bool, reason: str
@@ -75,5 +77,11 @@ def open_local(config: Path | None, flags: dict[str, object] | None = None) -> L
     registry = SqliteRegistry.open(settings.registry_dir)
     engine = RolloutEngine(RolloutStore(writer), fleet, registry, audit, DeferredCourier())
     return LocalPlane(
-        settings=settings, writer=writer, fleet=fleet, audit=audit, registry=registry, engine=engine
+        settings=settings,
+        writer=writer,
+        fleet=fleet,
+        audit=audit,
+        registry=registry,
+        engine=engine,
+        approvals=ApprovalDesk(writer, audit),
     )

@@ -1,4 +1,4 @@
-"""The control plane as one service: ZeroMQ server, registry intake, gate, rollout engine.
+"""The control plane as one service: ZeroMQ server, registry intake, gate, rollout, approvals.
 
 - Agents connect over CURVE; the ZAP handler admits keys the PKI's device index lists as
   enrolled and not revoked.
@@ -7,6 +7,9 @@
   passing one starts a rollout (unless one is already running).
 - Every second, the rollout engine advances; offers and signed rollback orders go out
   through the server.
+- Agents' approval requests and decision reports go to the approval desk; every tick, pending
+  requests past their time expire and verdicts not yet acknowledged are pushed (again), and
+  a site's unacknowledged verdicts are pushed at once when it says hello.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 from functools import partial
 
 from certs import admitted_site, load_pki, read_curve_certificate
+from control_plane.approvals import ApprovalDesk
 from control_plane.promotion import GateReport, judge_version
 from control_plane.registry import ModelRegistry, SqliteRegistry
 from control_plane.rollout import RolloutEngine, RolloutStore
@@ -35,7 +39,9 @@ from edgeward.errors import CertificateError, EdgewardError
 from edgeward.wire import (
     Ack,
     ActivationResult,
+    ApprovalRequest,
     BundleChunk,
+    DecisionReport,
     ErrorCode,
     ErrorReply,
     FetchChunk,
@@ -94,10 +100,13 @@ class ControlPlane:
         self.engine = RolloutEngine(
             RolloutStore(self.writer), self.fleet, self.registry, self.audit, self
         )
+        self.approvals = ApprovalDesk(self.writer, self.audit)
         self._register_handlers()
         self._workers = [
             Every("fleet-flush", 1.0, self.fleet.flush),
             Every("rollout-engine", settings.tick_interval_s, self._tick),
+            # Its own worker, so that a failing rollout step cannot hold verdicts back.
+            Every("approvals", settings.tick_interval_s, self._approvals_tick),
             Every("registry-intake", settings.import_interval_s, self.take_in_submissions),
         ]
 
@@ -199,6 +208,10 @@ class ControlPlane:
         self.server.on(Heartbeat, self._heartbeat)
         self.server.on(FetchChunk, self._fetch)
         self.server.on(ActivationResult, self._activation)
+        self.server.on(ApprovalRequest, self.approvals.intake.request)
+        self.server.on(DecisionReport, self.approvals.intake.report)
+        self.server.on(Ack, self.approvals.delivery.acknowledged)
+        self.server.on(ErrorReply, self.approvals.delivery.refused)
 
     def _hello(self, site: str, message: Hello) -> WireMessage:
         self.fleet.hello(
@@ -208,6 +221,8 @@ class ControlPlane:
             previous_version=message.previous_version,
             schema_hash=message.schema_hash,
         )
+        # A reconnection: what was pushed over the old connection may be lost.
+        self.approvals.delivery.deliver(self.server, site=site)
         return HelloAck(
             server_time=time.time(), heartbeat_interval_s=self.settings.heartbeat_interval_s
         )
@@ -259,3 +274,7 @@ class ControlPlane:
     def _tick(self) -> None:
         self.engine.tick()
         self.engine.resend_rollback_orders()
+
+    def _approvals_tick(self) -> None:
+        self.approvals.expire_due()
+        self.approvals.delivery.deliver(self.server)

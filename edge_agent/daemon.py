@@ -16,6 +16,8 @@ from types import FrameType
 from typing import Protocol
 
 from edge_agent.control_link import ControlLink
+from edge_agent.decisions.mqtt_actions import MqttActionSink
+from edge_agent.decisions.stack import DecisionStack
 from edge_agent.enrollment import load_identity
 from edge_agent.governance.pii import PiiScrubber, load_or_create_pii_key
 from edge_agent.governance.validator import RecordValidator
@@ -190,6 +192,18 @@ class AgentDaemon:
                 health=self._health,
                 clock=clock,
             )
+        self.decisions: DecisionStack | None = None
+        if settings.decisions.enabled and settings.mqtt.url:
+            self.decisions = DecisionStack(
+                site=settings.site,
+                settings=settings.decisions,
+                store=self.stack.store,
+                models=self.models,
+                writer=self.stack.writer,
+                sink=MqttActionSink(settings.mqtt, site=settings.site),
+                link=self.link,
+                clock=clock,
+            )
         self._retention = RetentionWorker(
             self.stack.store,
             RetentionPolicy(
@@ -203,6 +217,8 @@ class AgentDaemon:
     def start(self) -> None:
         """Start the writer, then every input, then retention and the SuperNode."""
         limit_torch_threads()  # activation and live quality run torch in this process
+        if self.decisions is not None:
+            self.decisions.start()  # before the writer, so no stored reading goes unobserved
         self.stack.writer.start()
         if self.mqtt is not None:
             self.mqtt.start()
@@ -228,6 +244,8 @@ class AgentDaemon:
         if self.mqtt is not None:
             self.mqtt.stop()
         self._retention.stop()
+        if self.decisions is not None:
+            self.decisions.stop()
         if self.link is not None:
             self.link.stop()
         self.quality.stop()

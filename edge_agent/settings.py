@@ -178,6 +178,20 @@ class ControlSettings(_Section):
     alarm_threshold: float = Field(default=4.0, gt=0)
 
 
+class DecisionsSettings(_Section):
+    """How the active model's forecasts become screened actions on this site."""
+
+    enabled: bool = True
+    peak_hours: tuple[int, ...] = tuple(range(8, 22))
+    protected_sources: tuple[str, ...] = ()
+    approval_timeout_s: float = Field(default=900.0, gt=0)
+    cooldown_s: float = Field(default=300.0, ge=0)
+    llm_enabled: bool = True
+    llm_model: Path | None = None
+    llm_timeout_s: float = Field(default=2.0, gt=0)
+    expiry_interval_s: float = Field(default=5.0, gt=0)
+
+
 class StoreSettings(_Section):
     """Durability of the local store: "full" survives power loss, "normal" a crash."""
 
@@ -199,6 +213,7 @@ class AgentSettings(_Section):
     store: StoreSettings = StoreSettings()
     learning: LearningSettings = LearningSettings()
     control: ControlSettings = ControlSettings()
+    decisions: DecisionsSettings = DecisionsSettings()
 
     @property
     def mqtt_client_id(self) -> str:

@@ -25,6 +25,9 @@ if ! "$PY" -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$
 fi
 
 echo "setup: installing edgeward with extras all,dev (pinned by constraints.txt)"
+# llama-cpp-python builds from source the first time (about 15 minutes on 2 cores; pip then
+# caches the wheel); the multimodal part is not needed.
+export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
 "$PY" -m pip install --quiet --constraint constraints.txt --editable ".[all,dev]"
 # amqtt pins typer==0.15.4, which breaks flwr's CLI: install it without its pins (its
 # runtime dependencies are in the control extra; it uses typer only for its own CLI).

@@ -104,11 +104,60 @@ def _processed(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE processed_messages (id TEXT PRIMARY KEY, site TEXT, at REAL NOT NULL)")
 
 
+def _approvals(db: sqlite_utils.Database) -> None:
+    # A held decision and its verdict; the first verdict is final. verdict_message_id is set
+    # with the verdict and kept by every resend, so the agent's Ack names the verdict it saw.
+    db.execute(
+        """CREATE TABLE approvals (
+            decision_id TEXT PRIMARY KEY,
+            site TEXT NOT NULL,
+            risk TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            screening TEXT NOT NULL,
+            requested_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'approved', 'denied', 'expired')),
+            actor TEXT,
+            comment TEXT NOT NULL DEFAULT '',
+            decided_at REAL,
+            override INTEGER NOT NULL DEFAULT 0,
+            verdict_message_id TEXT UNIQUE,
+            verdict_attempts INTEGER NOT NULL DEFAULT 0,
+            verdict_sent_at REAL,
+            verdict_delivered_at REAL,
+            verdict_detail TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute("CREATE INDEX approvals_by_status ON approvals (status, requested_at)")
+    db.execute(
+        "CREATE INDEX approvals_undelivered ON approvals (site) "
+        "WHERE verdict_message_id IS NOT NULL AND verdict_delivered_at IS NULL"
+    )
+    # What became of each decision, once per (decision, outcome): held, then executed, ...
+    db.execute(
+        """CREATE TABLE decision_reports (
+            decision_id TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            site TEXT NOT NULL,
+            risk TEXT NOT NULL,
+            action TEXT NOT NULL,
+            model_version INTEGER,
+            at REAL NOT NULL,
+            received_at REAL NOT NULL,
+            payload TEXT NOT NULL,
+            PRIMARY KEY (decision_id, outcome)
+        )"""
+    )
+    db.execute("CREATE INDEX decision_reports_by_time ON decision_reports (at)")
+
+
 CONTROL_MIGRATIONS: tuple[Migration, ...] = (
     Migration(name="0001_fleet", apply=_fleet),
     Migration(name="0002_rollouts", apply=_rollouts),
     Migration(name="0003_audit", apply=_audit),
     Migration(name="0004_processed_messages", apply=_processed),
+    Migration(name="0005_approvals", apply=_approvals),
 )
 
 

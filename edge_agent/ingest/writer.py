@@ -65,6 +65,8 @@ class IngestWriter:
         self._clock = clock
         self._queue: queue.Queue[Inbound] = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
+        self.on_stored: list[Callable[[Sequence[MetricRecord]], None]] = []
+        """Called in the writer thread with each batch's new records, after the commit."""
         self._thread: threading.Thread | None = None
 
     def submit(self, item: Inbound, timeout: float | None = None) -> None:
@@ -95,8 +97,10 @@ class IngestWriter:
         rejected: list[tuple[Rejection, bool]] = []
         for item in items:
             self._validate_item(item, now, accepted, candidates, rejected)
+        conflicting: set[int] = set()
         with self._store.batch(schema_id=self._schema_id, received_at=now) as batch:
             for conflict in batch.add_records(accepted):
+                conflicting.add(conflict.index)
                 candidate = candidates[conflict.index]
                 rejection = Rejection(
                     origin=candidate.origin,
@@ -107,6 +111,13 @@ class IngestWriter:
                 )
                 rejected.append((rejection, False))
             batch.add_rejections(rejected)
+        if self.on_stored:
+            stored = [r for i, (r, _) in enumerate(accepted) if i not in conflicting]
+            for observer in self.on_stored:
+                try:
+                    observer(stored)
+                except Exception:  # an observer's failure must not hold back acknowledgements
+                    log.exception("a stored-records observer failed")
         for item in items:
             if item.on_commit is not None:
                 try:

@@ -124,9 +124,35 @@ def _create_outbox(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX outbox_created_at ON outbox (created_at)")
 
 
+def _create_decisions(db: sqlite_utils.Database) -> None:
+    # Every decision the active model proposed, its screening and what became of it. `status`
+    # moves forward only, by conditional updates, so a decision executes at most once even
+    # if an approval arrives twice or races the expiry.
+    db.execute(
+        """CREATE TABLE decisions (
+            id TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            model_version INTEGER,
+            level TEXT NOT NULL,
+            status TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            screening TEXT NOT NULL,
+            expires_at REAL,
+            decided_by TEXT,
+            executed_at REAL,
+            updated_at REAL NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX decisions_status ON decisions (status, expires_at)")
+    db.execute("CREATE INDEX decisions_recent ON decisions (created_at)")
+
+
 AGENT_MIGRATIONS: tuple[Migration, ...] = (
     Migration(name="0001_ingest_tables", apply=_create_ingest_tables),
     Migration(name="0002_holds", apply=_create_holds),
     Migration(name="0003_anomaly_labels", apply=_create_anomaly_labels),
     Migration(name="0004_outbox", apply=_create_outbox),
+    Migration(name="0005_decisions", apply=_create_decisions),
 )

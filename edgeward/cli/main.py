@@ -28,7 +28,15 @@ COMMAND_GROUPS: dict[str, tuple[str, str]] = {
     "models": ("control_plane.cli:models_app", "Inspect the model registry; promote, roll back."),
     "rollout": ("control_plane.rollout_cli:app", "Start, follow and steer staged rollouts."),
     "fleet": ("control_plane.fleet_cli:app", "See the fleet; revoke a site."),
+    "approvals": (
+        "control_plane.approvals_cli:app",
+        "Approve or deny held decisions; see decision history.",
+    ),
     "control-plane": ("control_plane.serve_cli:app", "Run the control plane."),
+    "risk": (
+        "edgeward.cli.risk:app",
+        "Screen decisions for risk; tune and evaluate the LLM layer.",
+    ),
 }
 # `edgeward simulate ...` gathers commands owned by different roles.
 SIMULATE_COMMANDS: dict[str, tuple[str, str]] = {

@@ -33,25 +33,34 @@ class LabelledCase:
 
 def load_cases(path: Path = LABELLED_CASES) -> list[LabelledCase]:
     """Return every case in the JSON-lines file at `path`; raise `DecisionError` on a bad line."""
-    cases = []
+    cases: list[LabelledCase] = []
+    seen: set[str] = set()
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            cases.append(_case(json.loads(line)))
+            case = _case(json.loads(line))
+            if case.decision.id in seen:
+                raise DecisionError(f"the id {case.decision.id!r} is used twice")
         except (ValueError, DecisionError) as err:
             raise DecisionError(f"{path.name} line {number}: {err}") from err
+        seen.add(case.decision.id)
+        cases.append(case)
     return cases
 
 
 def _case(row: object) -> LabelledCase:
     if not isinstance(row, dict):
         raise DecisionError("a case is a JSON object")
+    decision = row.get("decision")
+    if not isinstance(decision, dict) or not decision.get("id"):
+        # The split is keyed on the id: a generated one would move the case on every load.
+        raise DecisionError("a labelled decision needs its own id")
     label = row.get("label")
     if label not in RISK_LEVELS:
         raise DecisionError(f"label must be one of {', '.join(RISK_LEVELS)}, not {label!r}")
     return LabelledCase(
-        decision=parse_decision(row.get("decision")),
+        decision=parse_decision(decision),
         label=cast(RiskLevel, label),
         why=str(row.get("why", "")),
     )

@@ -14,7 +14,7 @@ Messages and what makes each idempotent:
 | `FetchChunk` | agent → CP | `BundleChunk` | read-only |
 | `ActivationResult` | agent → CP (outbox) | `Ack` | (`rollout_id`, `version`, `site`) |
 | `RollbackOrder` | CP → agent (pushed, signed) | `Ack` | (`rollout_id`, `site`, `to_version`) |
-| `DecisionReport` | agent → CP (outbox) | `Ack` | `decision_id` |
+| `DecisionReport` | agent → CP (outbox) | `Ack` | (`decision_id`, `payload.outcome`) |
 | `ApprovalRequest` | agent → CP (outbox) | `Ack` | `decision_id` |
 | `ApprovalVerdict` | CP → agent (pushed) | `Ack` | `decision_id` (the first verdict is final) |
 | `Ack`, `ErrorReply` | either | none | change nothing |

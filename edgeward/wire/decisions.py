@@ -1,10 +1,9 @@
-"""Decision messages: room for the risk-screening issue, with free-form payloads for now.
+"""Decision messages: reports, approval requests and verdicts (see docs/risk.md).
 
-An agent reports every screened decision (`DecisionReport`), asks a human to approve a
-risky one (`ApprovalRequest`) and hears the verdict (`ApprovalVerdict`). Idempotency: all
-three are identified by `decision_id`, which the agent assigns once per decision; the
-receiver records the first message for a decision id and acknowledges repeats, and the first
-verdict for a decision is final.
+An agent reports every screened decision and each change of its status (`DecisionReport`,
+idempotent by decision id and `payload.outcome`), asks a human to approve a risky one
+(`ApprovalRequest`, idempotent by decision id) and hears the verdict (`ApprovalVerdict`): the
+first verdict for a decision is final, and the agent acknowledges repeats without acting again.
 """
 
 from __future__ import annotations
