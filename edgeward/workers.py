@@ -21,6 +21,7 @@ class PeriodicWorker:
         self.name = name
         self.interval_s = interval_s
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def tick(self) -> None:
@@ -33,9 +34,14 @@ class PeriodicWorker:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
+    def wake(self) -> None:
+        """Run the next tick now instead of at the end of the interval."""
+        self._wake.set()
+
     def stop(self, timeout: float = 30.0) -> None:
         """Stop after the current tick."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -47,7 +53,8 @@ class PeriodicWorker:
                 self.tick()
             except Exception:
                 log.exception("%s failed; trying again in %.0f s", self.name, self.interval_s)
-            self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
+            self._wake.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
+            self._wake.clear()
 
 
 class Every(PeriodicWorker):

@@ -15,11 +15,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import Final, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Final, Protocol
 
 from edge_agent.decisions.journal import DecisionJournal, Status
-from edgeward.risk import Decision
+from edgeward.risk import Decision, RiskLevel
 from edgeward.risk.screening import Outcome, RiskScreener, Screening
 from edgeward.wire import Ack, ApprovalRequest, ApprovalVerdict, DecisionReport, WireMessage
 
@@ -41,6 +41,10 @@ class ActionSink(Protocol):
         """Carry out the decision's action; raise if it could not be done."""
 
 
+Explainer = Callable[[Decision, RiskLevel, Sequence[str]], str]
+"""Write the one-sentence rationale a person reads beside a held decision."""
+
+
 class DecisionEngine:
     """The agent's decision path after the policy: screen, record, act, report."""
 
@@ -52,6 +56,8 @@ class DecisionEngine:
         screener: RiskScreener,
         sink: ActionSink,
         send: Callable[[WireMessage], None] | None = None,
+        explain: Explainer | None = None,
+        on_held: Callable[[], None] | None = None,
         approval_timeout_s: float = DEFAULT_APPROVAL_TIMEOUT_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -60,6 +66,8 @@ class DecisionEngine:
         self.screener = screener
         self._sink = sink
         self._send = send
+        self._explain = explain
+        self._on_held = on_held
         self._approval_timeout_s = approval_timeout_s
         self._clock = clock
         self._lock = threading.Lock()
@@ -78,7 +86,8 @@ class DecisionEngine:
                 self._run(decision, status)
             else:
                 self._report(decision, screening, status)
-                self._ask(decision, screening, expires_at)
+                if self._on_held is not None:
+                    self._on_held()  # the request (and its rationale) is written off this path
             return screening
 
     def on_verdict(self, verdict: ApprovalVerdict) -> WireMessage:
@@ -129,21 +138,45 @@ class DecisionEngine:
             return
         self._report(decision, None, status)
 
-    def _ask(self, decision: Decision, screening: Screening, expires_at: float | None) -> None:
+    def ask_pending(self) -> int:
+        """Send approval requests for held or blocked decisions not yet asked about.
+
+        Runs off the decision path (it may generate a rationale with the LLM, which takes
+        seconds), and again after a restart, so a recorded hold is never left unasked.
+        """
         if self._send is None:
-            return
-        self._send(
-            ApprovalRequest(
-                decision_id=decision.id,
-                site=self.site,
-                risk=screening.level,
-                payload={
-                    "decision": decision.model_dump(mode="json"),
-                    "screening": screening.to_dict(),
-                    "expires_at": expires_at,
-                },
+            return 0
+        rows = self.journal.unasked()
+        for row in rows:
+            screening = dict(row.screening)
+            screening["rationale"] = self._rationale(row.decision, screening)
+            self._send(
+                ApprovalRequest(
+                    id=f"{row.decision.id[:59]}.ask",
+                    decision_id=row.decision.id,
+                    site=self.site,
+                    risk=row.level,  # type: ignore[arg-type]
+                    payload={
+                        "decision": row.decision.model_dump(mode="json"),
+                        "screening": screening,
+                        "expires_at": row.expires_at,
+                    },
+                )
             )
-        )
+            self.journal.mark_asked(row.decision.id)
+        return len(rows)
+
+    def _rationale(self, decision: Decision, screening: dict[str, Any]) -> str:
+        reasons = [str(reason) for reason in screening.get("reasons", [])]
+        level = screening.get("level", "high")
+        fallback = f"{level.capitalize()} risk: {'; '.join(reasons) or 'see the layers'}."
+        if self._explain is None:
+            return fallback
+        try:
+            return self._explain(decision, level, reasons) or fallback
+        except Exception as err:
+            log.warning("no rationale for decision %s: %s", decision.id, err)
+            return fallback
 
     def _report(
         self,

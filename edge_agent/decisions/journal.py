@@ -107,6 +107,19 @@ class DecisionJournal:
             ).fetchall()
         return [str(row[0]) for row in rows]
 
+    def unasked(self) -> list[DecisionRow]:
+        """Return held or blocked decisions whose approval request has not been sent yet."""
+        return self._rows(
+            "WHERE status IN ('held', 'blocked') AND asked_at IS NULL ORDER BY created_at", ()
+        )
+
+    def mark_asked(self, decision_id: str) -> None:
+        """Note that the decision's approval request is in the outbox."""
+        with self._store.transaction() as conn:
+            conn.execute(
+                "UPDATE decisions SET asked_at = ? WHERE id = ?", (self._clock(), decision_id)
+            )
+
     def recent(self, window_s: float = RECENT_WINDOW_S) -> list[RecentAction]:
         """Return actions that ran or were approved in the last `window_s` seconds."""
         with self._store.transaction() as conn:

@@ -39,16 +39,17 @@ class DecisionStack:
     ) -> None:
         self._sink = sink
         self.journal = DecisionJournal(store, clock=clock)
-        self.screener = RiskScreener(
-            llm=load_llm_judge(settings) if settings.llm_enabled else None,
-            llm_timeout_s=settings.llm_timeout_s,
-        )
+        llm = load_llm_judge(settings) if settings.llm_enabled else None
+        self.screener = RiskScreener(llm=llm, llm_timeout_s=settings.llm_timeout_s)
+        self._followup = Every("decision-followup", settings.expiry_interval_s, self._follow_up)
         self.engine = DecisionEngine(
             site=site,
             journal=self.journal,
             screener=self.screener,
             sink=sink,
             send=link.outbox.put if link is not None else None,
+            explain=getattr(llm, "rationale", None),
+            on_held=self._followup.wake,
             approval_timeout_s=settings.approval_timeout_s,
             clock=clock,
         )
@@ -65,7 +66,6 @@ class DecisionStack:
         writer.on_stored.append(self.observer.on_stored)
         if link is not None:
             link.client.on(ApprovalVerdict, self.engine.on_verdict)
-        self._expiry = Every("decision-expiry", settings.expiry_interval_s, self._expire)
 
     def start(self) -> None:
         """Start acting on stored readings and expiring unanswered approvals."""
@@ -73,17 +73,21 @@ class DecisionStack:
         if callable(start):
             start()
         self.observer.start()
-        self._expiry.start()
+        self._followup.start()
 
     def stop(self) -> None:
         """Stop acting (decisions already recorded keep their status)."""
-        self._expiry.stop()
+        self._followup.stop()
         self.observer.stop()
         self.screener.close()
         stop = getattr(self._sink, "stop", None)
         if callable(stop):
             stop()
 
-    def _expire(self) -> None:
+    def _follow_up(self) -> None:
+        """Ask about new holds (with a rationale), then expire those nobody answered."""
+        asked = self.engine.ask_pending()
+        if asked:
+            log.info("asked the control plane to approve %d held decision(s)", asked)
         for decision_id in self.engine.expire_overdue():
             log.info("decision %s expired without a verdict; it does not run", decision_id)

@@ -149,10 +149,18 @@ def _create_decisions(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX decisions_recent ON decisions (created_at)")
 
 
+def _add_decision_asked_at(db: sqlite_utils.Database) -> None:
+    # When the approval request for a held or blocked decision went to the outbox: requests
+    # are sent after the decision is recorded (with a rationale, off the decision path), and
+    # a restart in between must still send them.
+    db.execute("ALTER TABLE decisions ADD COLUMN asked_at REAL")
+
+
 AGENT_MIGRATIONS: tuple[Migration, ...] = (
     Migration(name="0001_ingest_tables", apply=_create_ingest_tables),
     Migration(name="0002_holds", apply=_create_holds),
     Migration(name="0003_anomaly_labels", apply=_create_anomaly_labels),
     Migration(name="0004_outbox", apply=_create_outbox),
     Migration(name="0005_decisions", apply=_create_decisions),
+    Migration(name="0006_decision_asked_at", apply=_add_decision_asked_at),
 )

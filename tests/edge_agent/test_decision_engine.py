@@ -111,6 +111,9 @@ def test_a_high_risk_decision_waits_and_runs_once_when_approved(harness: Harness
     high = decision("d3", peak_hour=True)
     assert harness.engine.propose(high).level == "high"
     assert harness.sink.executed == []
+    assert not any(isinstance(m, ApprovalRequest) for m in harness.sent), "asked off the path"
+    assert harness.engine.ask_pending() == 1
+    assert harness.engine.ask_pending() == 0, "asked once"
     requests = [m for m in harness.sent if isinstance(m, ApprovalRequest)]
     assert [r.decision_id for r in requests] == ["d3"]
     assert requests[0].payload["expires_at"] == pytest.approx(1_000_060.0)
@@ -166,3 +169,38 @@ def test_a_failing_action_is_recorded_as_failed(harness: Harness) -> None:
 def test_recent_actions_feed_the_conflict_rule(harness: Harness) -> None:
     harness.engine.propose(decision("d8", action="offload_traffic"))
     assert harness.engine.propose(decision("d9")).level == "high", "sleep after offload"
+
+
+def test_the_request_carries_a_rationale_and_falls_back_when_the_model_fails(
+    tmp_path: Path,
+) -> None:
+    store = AgentStore.open(tmp_path)
+    sent: list[WireMessage] = []
+    calls: list[str] = []
+
+    def explain(d: Decision, level: str, reasons: Any) -> str:
+        calls.append(d.id)
+        if d.id == "bad":
+            raise RuntimeError("llama.cpp crashed")
+        return f"Hold {d.target}: {level}."
+
+    engine = DecisionEngine(
+        site="site-1",
+        journal=DecisionJournal(store),
+        screener=RiskScreener(),
+        sink=ListSink(),
+        send=sent.append,
+        explain=explain,
+    )
+    engine.propose(decision("good", peak_hour=True))
+    engine.propose(decision("bad", peak_hour=True))
+    engine.ask_pending()
+    rationales = {
+        m.decision_id: m.payload["screening"]["rationale"]  # type: ignore[index,call-overload]
+        for m in sent
+        if isinstance(m, ApprovalRequest)
+    }
+    assert rationales["good"] == "Hold cell-1: high."
+    assert str(rationales["bad"]).startswith("High risk: it takes service away during a peak hour")
+    assert calls == ["good", "bad"]
+    store.close()
