@@ -6,13 +6,14 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast, get_args
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from edge_agent.daemon import AgentDaemon, build_ingest_stack
+from edge_agent.decisions.journal import DecisionJournal, Status
 from edge_agent.enrollment import InstalledIdentity, enroll_device
 from edge_agent.model_store import ModelStore
 from edge_agent.replay import replay_csv
@@ -240,6 +241,36 @@ def _leaves(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
         else:
             rows.append((f"{prefix}{key}", value))
     return rows
+
+
+@app.command("decisions")
+def list_decisions(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="The agent's data folder.")],
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="Only this status (held, executed, denied, ...)."),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the newest decisions on this device: action, risk, status (works offline)."""
+    if status is not None and status not in get_args(Status):
+        raise typer.BadParameter(f"one of {', '.join(get_args(Status))}", param_hint="--status")
+    store = AgentStore.open_read_only(data_dir)
+    try:
+        rows = DecisionJournal(store).newest(status=cast(Status | None, status), limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps([row.to_dict() for row in rows], indent=2))
+        return
+    table = Table(title="Decisions, newest first")
+    for column in ("id", "action", "target", "risk", "status", "summary"):
+        table.add_column(column)
+    for row in rows:
+        d = row.decision
+        table.add_row(d.id[:12], d.action.value, d.target, row.level, row.status, d.summary)
+    console.print(table if rows else "No decision recorded.")
 
 
 @app.command("rollback")

@@ -37,6 +37,18 @@ class DecisionRow:
     decided_by: str | None
     executed_at: float | None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the row as plain JSON."""
+        return {
+            "decision": self.decision.model_dump(mode="json"),
+            "screening": self.screening,
+            "status": self.status,
+            "level": self.level,
+            "expires_at": self.expires_at,
+            "decided_by": self.decided_by,
+            "executed_at": self.executed_at,
+        }
+
 
 class DecisionJournal:
     """Decisions of one site in its agent store."""
@@ -141,7 +153,7 @@ class DecisionJournal:
         return self._rows("WHERE status = ? ORDER BY created_at DESC LIMIT ?", (status, limit))
 
     def _rows(self, where: str, args: tuple[Any, ...]) -> list[DecisionRow]:
-        with self._store.transaction() as conn:
+        with self._store.reading() as conn:
             rows = conn.execute(
                 "SELECT decision, screening, status, level, expires_at, decided_by, executed_at "  # noqa: S608
                 f"FROM decisions {where}",

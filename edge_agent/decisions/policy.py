@@ -39,6 +39,16 @@ class Observation:
         return self.forecast.get(name, self.now(name))
 
 
+def _load_and_heat(o: Observation) -> str:
+    """Return "CPU 99%, 91 °C", naming only what the source reports."""
+    parts = []
+    if "cpu_pct" in o.values:
+        parts.append(f"CPU {o.now('cpu_pct'):.0f}%")
+    if "temperature_c" in o.values:
+        parts.append(f"{o.now('temperature_c'):.0f} °C")
+    return ", ".join(parts)
+
+
 def _clamp(value: float) -> float:
     return max(0.0, min(1.0, value))
 
@@ -117,10 +127,7 @@ POLICY: Final[tuple[PolicyRule, ...]] = (
         action=Action.RESTART_NODE,
         when=lambda o: o.now("cpu_pct") >= 98.0 or o.now("temperature_c") >= 90.0,
         confidence=lambda o: 0.7,
-        summary=lambda o: (
-            f"Restart the node serving {o.source}: CPU {o.now('cpu_pct'):.0f}%, "
-            f"{o.now('temperature_c'):.0f} °C"
-        ),
+        summary=lambda o: f"Restart the node serving {o.source}: {_load_and_heat(o)}",
         evidence=("cpu_pct", "temperature_c"),
     ),
 )

@@ -87,6 +87,12 @@ class AgentStore:
             self._conn.execute("COMMIT")
 
     @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """Hold the connection for reads only (works on a read-only store too)."""
+        with self._lock:
+            yield self._conn
+
+    @contextmanager
     def batch(self, *, schema_id: int, received_at: float) -> Iterator[IngestBatch]:
         """Open one ingest transaction; everything added commits together on exit."""
         with self.transaction() as conn:

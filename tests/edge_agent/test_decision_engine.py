@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from edge_agent.decisions.engine import DecisionEngine
 from edge_agent.decisions.journal import DecisionJournal
 from edge_agent.store import AgentStore
+from edgeward.cli.main import cli
 from edgeward.risk import Decision, parse_decision
 from edgeward.risk.screening import RiskScreener
 from edgeward.wire import ApprovalRequest, ApprovalVerdict, DecisionReport, WireMessage
@@ -204,3 +207,25 @@ def test_the_request_carries_a_rationale_and_falls_back_when_the_model_fails(
     assert str(rationales["bad"]).startswith("High risk: it takes service away during a peak hour")
     assert calls == ["good", "bad"]
     store.close()
+
+
+def test_the_device_lists_its_decisions_offline(harness: Harness, tmp_path: Path) -> None:
+    harness.engine.propose(decision("run-1"))
+    harness.engine.propose(decision("held-1", peak_hour=True))
+    runner = CliRunner()
+
+    held = runner.invoke(
+        cli, ["agent", "decisions", "--data-dir", str(tmp_path), "--status", "held", "--json"]
+    )
+    table = runner.invoke(cli, ["agent", "decisions", "--data-dir", str(tmp_path)])
+    wrong = runner.invoke(cli, ["agent", "decisions", "--data-dir", str(tmp_path), "--status", "x"])
+
+    assert held.exit_code == 0, held.output
+    rows = json.loads(held.output)
+    assert [(r["decision"]["id"], r["level"], r["status"]) for r in rows] == [
+        ("held-1", "high", "held")
+    ]
+    assert "run-1" in table.output
+    assert "held-1" in table.output
+    assert wrong.exit_code != 0
+    assert "one of executed" in wrong.output
