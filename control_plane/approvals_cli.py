@@ -1,5 +1,7 @@
 """`edgeward approvals ...`: see held decisions, approve or deny them, read their history.
 
+`export` writes the verdicts as labelled cases for `edgeward risk tune --verdicts`.
+
 Commands work on the control plane's state on this host; the serving control plane pushes a
 verdict to its site at its next tick and until the agent acknowledges it.
 """
@@ -9,10 +11,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.table import Table
 
 from control_plane.approvals import (
@@ -21,6 +25,9 @@ from control_plane.approvals import (
     ApprovalError,
     ApprovalStatus,
     DecisionTrail,
+    VerdictExport,
+    export_verdicts,
+    parse_since,
 )
 from control_plane.local import open_local
 from control_plane.model_tables import key_value_table
@@ -121,6 +128,44 @@ def deny(
         decision_id, actor=actor or operator(), comment=comment
     )
     _verdict_given(approval, as_json=as_json)
+
+
+@app.command()
+def export(
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="Where to write the labelled cases (JSON lines)."),
+    ],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Only verdicts given at or after this time: unix seconds or ISO 8601 (UTC "
+            "unless it says).",
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write approved and denied decisions as labelled cases for `edgeward risk tune --verdicts`."""
+    start = None if since is None else parse_since(since)
+    exported = export_verdicts(open_local(config).approvals.decided(since=start), output)
+    if as_json:
+        typer.echo(json.dumps(exported.to_dict(), indent=2))
+        return
+    console.print(_export_table(exported))
+    for decision_id, reason in exported.skipped.items():
+        console.print(escape(f"left out decision {decision_id}: {reason}"))
+
+
+def _export_table(exported: VerdictExport) -> Table:
+    table = Table(title=escape(f"Verdicts exported to {exported.path}"))
+    table.add_column("label")
+    table.add_column("cases", justify="right")
+    for label, count in exported.by_label.items():
+        table.add_row(label, str(count))
+    table.add_row("total", str(exported.written), style="bold")
+    return table
 
 
 def _verdict_given(approval: Approval, *, as_json: bool) -> None:

@@ -3,6 +3,7 @@
 Agents ask for approval of `high` and `critical` decisions (`ApprovalRequest`) and report
 what became of every decision (`DecisionReport`). People approve or deny through the desk
 (CLI, later the dashboard); verdicts are pushed to the agent until it acknowledges them.
+Verdicts are exported as labelled cases for tuning the risk screen (`export_verdicts`).
 See docs/approvals.md.
 """
 
@@ -18,8 +19,17 @@ from control_plane.approvals.errors import (
     ApprovalClosed,
     ApprovalError,
     ApprovalNotFound,
+    ExportFailed,
     MalformedPayload,
     OverrideRequired,
+)
+from control_plane.approvals.export import (
+    VERDICT_LABELS,
+    VerdictExport,
+    export_verdicts,
+    parse_since,
+    verdict_case,
+    verdict_label,
 )
 from control_plane.approvals.intake import DecisionIntake
 from control_plane.approvals.payloads import OUTCOMES, Outcome, ReportPayload, RequestPayload
@@ -38,6 +48,7 @@ __all__ = [
     "AUDIT_ACTIONS",
     "EXPIRY_ACTOR",
     "OUTCOMES",
+    "VERDICT_LABELS",
     "VERDICT_MAX_RESEND_S",
     "VERDICT_RESEND_S",
     "Approval",
@@ -50,6 +61,7 @@ __all__ = [
     "DecisionCounts",
     "DecisionIntake",
     "DecisionTrail",
+    "ExportFailed",
     "MalformedPayload",
     "Outcome",
     "OverrideRequired",
@@ -58,5 +70,10 @@ __all__ = [
     "RequestPayload",
     "VerdictCourier",
     "VerdictDelivery",
+    "VerdictExport",
+    "export_verdicts",
+    "parse_since",
+    "verdict_case",
+    "verdict_label",
     "verdict_message",
 ]

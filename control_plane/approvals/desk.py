@@ -110,6 +110,13 @@ class ApprovalDesk:
         """Return approvals in any status, newest first, filtered by site, status or risk."""
         return self.store.history(site=site, status=status, risk=risk, limit=limit)
 
+    def decided(self, *, since: float | None = None) -> list[Approval]:
+        """Return the approvals a person approved or denied (since a time), oldest first.
+
+        Expired and pending requests are left out: no one judged them.
+        """
+        return self.store.decided(since=since)
+
     def trail(self, decision_id: str) -> DecisionTrail:
         """Return a decision's approval and reports; raise if nothing names it."""
         trail = DecisionTrail(

@@ -23,3 +23,7 @@ class OverrideRequired(ApprovalError):
 
 class MalformedPayload(ApprovalError):
     """A decision message's payload does not have the shape the control plane reads."""
+
+
+class ExportFailed(ApprovalError):
+    """Verdicts cannot be exported as asked: a time that does not parse, an unwritable file."""

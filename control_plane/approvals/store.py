@@ -101,6 +101,16 @@ class ApprovalStore:
         )
         return [_approval(row) for row in rows]
 
+    def decided(self, *, since: float | None = None) -> list[Approval]:
+        """Return approvals a person approved or denied (at or after `since`), oldest first."""
+        statuses = ", ".join("?" for _ in VERDICT_STATUSES)
+        rows = self.writer.db.execute(
+            f"{_SELECT_APPROVALS} WHERE status IN ({statuses}) AND decided_at >= ? "
+            "ORDER BY decided_at, decision_id",
+            (*VERDICT_STATUSES, 0.0 if since is None else since),
+        )
+        return [_approval(row) for row in rows]
+
     def decide(
         self,
         decision_id: str,
