@@ -33,7 +33,7 @@ from certs.enrollment_bundle import ENROLLMENT_MANIFEST, file_digests, write_enr
 from certs.enrollment_manifest import BUNDLE_MEMBERS, EnrollmentManifest
 from certs.node_keys import create_node_keys
 from certs.pem_files import read_certificate
-from certs.pki import Pki
+from certs.pki import CONTROL_PLANE_NAME, SUPERLINK_NAME, Pki
 from certs.subjects import check_name
 from edgeward.errors import CertificateError
 
@@ -54,6 +54,10 @@ def issue_device(
     pki: Pki, site: str, *, out: Path, days: int = DEFAULT_CERTIFICATE_DAYS
 ) -> EnrollmentBundle:
     """Enroll `site` (never enrolled, or revoked): make its keys and write its bundle to `out`."""
+    if site.lower() in (CONTROL_PLANE_NAME, SUPERLINK_NAME):
+        # The servers' certificates carry these names, and the control plane files its own
+        # (pipeline) decisions under its name.
+        raise CertificateError(f"The site name {site!r} is reserved for the servers.")
     previous = find_record(pki.devices_db, check_name(site))
     if previous is not None and previous.active:
         raise CertificateError(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from control_plane.approvals import ApprovalDesk
+from control_plane.pipeline_risk import PipelineScreen
 from control_plane.promotion import GateReport, judge_version
 from control_plane.registry import ModelRegistry, SqliteRegistry
 from control_plane.rollout import RolloutEngine, RolloutError, RolloutStore
@@ -43,6 +44,7 @@ class LocalPlane:
     registry: ModelRegistry
     engine: RolloutEngine
     approvals: ApprovalDesk
+    pipeline: PipelineScreen
 
     def promote(
         self, version: int, *, actor: str, force: bool, reason: str
@@ -53,11 +55,19 @@ class LocalPlane:
         )
         if not report.passed and not force:
             raise RolloutError(f"version {version} does not pass the gate: {report.summary()}")
+        plan = self.settings.rollout.plan()
+        # Screened for the record, not held: the person who would approve it is asking.
+        verdict = self.pipeline.promotion(report, plan, fleet_sites=len(self.fleet.list()))
         rollout_id = self.engine.start(
             version,
             actor=actor,
-            plan=self.settings.rollout.plan(),
-            gate_report={**report.to_dict(), "forced": force, "reason": reason},
+            plan=plan,
+            gate_report={
+                **report.to_dict(),
+                "forced": force,
+                "reason": reason,
+                "screening": verdict.screening.to_dict(),
+            },
         )
         return rollout_id, report
 
@@ -75,7 +85,10 @@ def open_local(config: Path | None, flags: dict[str, object] | None = None) -> L
     fleet = FleetStore(writer)
     audit = AuditLog(writer)
     registry = SqliteRegistry.open(settings.registry_dir)
-    engine = RolloutEngine(RolloutStore(writer), fleet, registry, audit, DeferredCourier())
+    approvals = ApprovalDesk(writer, audit)
+    rollouts = RolloutStore(writer)
+    pipeline = PipelineScreen.from_settings(settings.risk, rollouts, approvals, audit)
+    engine = RolloutEngine(rollouts, fleet, registry, audit, DeferredCourier(), screen=pipeline)
     return LocalPlane(
         settings=settings,
         writer=writer,
@@ -83,5 +96,6 @@ def open_local(config: Path | None, flags: dict[str, object] | None = None) -> L
         audit=audit,
         registry=registry,
         engine=engine,
-        approvals=ApprovalDesk(writer, audit),
+        approvals=approvals,
+        pipeline=pipeline,
     )

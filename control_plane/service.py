@@ -4,7 +4,9 @@
   enrolled and not revoked.
 - Every few seconds, bundles the aggregator submitted are signed with the model-signing key
   and registered; each new version goes through the promotion gate, and in `auto` mode a
-  passing one starts a rollout (unless one is already running).
+  passing one is screened (`control_plane.pipeline_risk`) and starts a rollout (unless one is
+  already running) or, when it screens high, waits at the approval desk; approving it there
+  starts the rollout. Rollbacks are screened and recorded, never held.
 - Every second, the rollout engine advances; offers and signed rollback orders go out
   through the server.
 - Agents' approval requests and decision reports go to the approval desk; every tick, pending
@@ -21,9 +23,10 @@ from functools import partial
 
 from certs import admitted_site, load_pki, read_curve_certificate
 from control_plane.approvals import ApprovalDesk
+from control_plane.pipeline_risk import PipelineScreen
 from control_plane.promotion import GateReport, judge_version
 from control_plane.registry import ModelRegistry, SqliteRegistry
-from control_plane.rollout import RolloutEngine, RolloutStore
+from control_plane.rollout import RolloutEngine, RolloutError, RolloutStore
 from control_plane.settings import ControlSettings
 from control_plane.state import AuditLog, FleetStore, Writer, open_control_db
 from control_plane.transport import CurveServer
@@ -36,10 +39,12 @@ from edgeward.bundles import (
 )
 from edgeward.bundles.archive import pack_bundle
 from edgeward.errors import CertificateError, EdgewardError
+from edgeward.risk import PIPELINE_SITE
 from edgeward.wire import (
     Ack,
     ActivationResult,
     ApprovalRequest,
+    ApprovalVerdict,
     BundleChunk,
     DecisionReport,
     ErrorCode,
@@ -97,10 +102,14 @@ class ControlPlane:
             secret_key=secret_key,
             admit=partial(admitted_site, settings.pki_dir),
         )
-        self.engine = RolloutEngine(
-            RolloutStore(self.writer), self.fleet, self.registry, self.audit, self
-        )
         self.approvals = ApprovalDesk(self.writer, self.audit)
+        rollouts = RolloutStore(self.writer)
+        self.pipeline = PipelineScreen.from_settings(
+            settings.risk, rollouts, self.approvals, self.audit
+        )
+        self.engine = RolloutEngine(
+            rollouts, self.fleet, self.registry, self.audit, self, screen=self.pipeline
+        )
         self._register_handlers()
         self._workers = [
             Every("fleet-flush", 1.0, self.fleet.flush),
@@ -194,13 +203,40 @@ class ControlPlane:
             and self.settings.gate.mode == "auto"
             and not self.engine.store.ids(statuses=("running", "paused"))
         ):
+            plan = self.settings.rollout.plan()
+            if self.settings.risk.screen_promotions:
+                verdict = self.pipeline.promotion(report, plan, fleet_sites=len(self.fleet.list()))
+                if not verdict.runs:
+                    self.pipeline.hold(verdict)
+                    return report
+            self.engine.start(version, actor=actor, plan=plan, gate_report=report.to_dict())
+        return report
+
+    def _pipeline_verdict(self, verdict: ApprovalVerdict) -> Ack:
+        """Act on a person's verdict on a held promotion; the answer settles the verdict."""
+        if not verdict.approved:
+            return Ack(ok=True, reply_to=verdict.id)
+        approval = self.approvals.get(verdict.decision_id)
+        version = (approval.decision.get("parameters") or {}).get("version") if approval else None
+        if not isinstance(version, int):
+            return Ack(ok=False, reply_to=verdict.id, detail="the decision names no version")
+        report = judge_version(
+            self.registry, self.audit, version, self.settings.gate.config(), actor="approval"
+        )
+        try:
+            if not report.passed:
+                raise RolloutError(f"version {version} no longer passes the gate")
+            approver = verdict.payload.get("actor", "operator")
             self.engine.start(
                 version,
-                actor=actor,
+                actor=f"{approver} (decision {verdict.decision_id})",
                 plan=self.settings.rollout.plan(),
-                gate_report=report.to_dict(),
+                gate_report={**report.to_dict(), "approval": verdict.decision_id},
             )
-        return report
+        except EdgewardError as err:  # RolloutError among them
+            log.warning("approved promotion %s cannot start: %s", verdict.decision_id, err)
+            return Ack(ok=False, reply_to=verdict.id, detail=f"the rollout cannot start: {err}")
+        return Ack(ok=True, reply_to=verdict.id)
 
     # -- message handlers -----------------------------------------------------------
     def _register_handlers(self) -> None:
@@ -222,7 +258,7 @@ class ControlPlane:
             schema_hash=message.schema_hash,
         )
         # A reconnection: what was pushed over the old connection may be lost.
-        self.approvals.delivery.deliver(self.server, site=site)
+        self.approvals.delivery.deliver(self, site=site)
         return HelloAck(
             server_time=time.time(), heartbeat_interval_s=self.settings.heartbeat_interval_s
         )
@@ -277,4 +313,12 @@ class ControlPlane:
 
     def _approvals_tick(self) -> None:
         self.approvals.expire_due()
-        self.approvals.delivery.deliver(self.server)
+        self.approvals.delivery.deliver(self)
+
+    def send(self, site: str, message: WireMessage) -> bool:
+        """Deliver a verdict: to an agent over the server, or to the pipeline here."""
+        if site != PIPELINE_SITE:
+            return self.server.send(site, message)
+        if isinstance(message, ApprovalVerdict):
+            self.approvals.delivery.acknowledged(site, self._pipeline_verdict(message))
+        return True

@@ -58,6 +58,36 @@ class RolloutSettings(BaseModel):
         return RolloutPlan(**self.model_dump())
 
 
+class PipelineRiskSettings(BaseModel):
+    """How the control plane screens its own promotions (see control_plane.pipeline_risk)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    screen_promotions: bool = True
+    # Promotions and rollbacks in this window count as "recent" (three or more: flapping).
+    recent_window_s: float = Field(default=24 * 3600.0, gt=0)
+    # How long a held promotion waits for a person before it expires (and does not run).
+    hold_s: float = Field(default=24 * 3600.0, gt=0)
+
+
+class DashboardSettings(BaseModel):
+    """The dashboard and HTTP API, and how people log in to them (see control_plane.users)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    # A login page or session cookie is refused after this many failures in a row ...
+    max_failed_logins: int = Field(default=5, ge=1)
+    # ... for this long (an admin can unlock the account sooner).
+    lockout_s: float = Field(default=15 * 60.0, gt=0)
+    # A session ends this long after login, used or not.
+    session_ttl_s: float = Field(default=8 * 3600.0, gt=0)
+    # How often pages poll the state for live updates.
+    refresh_s: float = Field(default=2.0, gt=0)
+
+
 class ControlSettings(BaseModel):
     """Everything `edgeward control-plane serve` needs."""
 
@@ -74,6 +104,8 @@ class ControlSettings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     gate: GateSettings = GateSettings()
     rollout: RolloutSettings = RolloutSettings()
+    risk: PipelineRiskSettings = PipelineRiskSettings()
+    dashboard: DashboardSettings = DashboardSettings()
 
 
 def load_control_settings(

@@ -44,6 +44,21 @@ class Courier(Protocol):
         """Send a signed rollback order; False when the site is not connected."""
 
 
+class RollbackScreen(Protocol):
+    """Screens a rollback before it runs (the control plane's pipeline screening)."""
+
+    def rollback(
+        self,
+        *,
+        rollout_id: int,
+        version: int,
+        baseline_version: int | None,
+        sites: int,
+        reason: str,
+    ) -> object:
+        """Screen and record the rollback; it runs whatever the verdict."""
+
+
 class RolloutEngine:
     """Drive every running rollout one step per `tick()`."""
 
@@ -55,9 +70,11 @@ class RolloutEngine:
         audit: AuditLog,
         courier: Courier,
         *,
+        screen: RollbackScreen | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.screen = screen
         self.fleet = fleet
         self.registry = registry
         self.audit = audit
@@ -292,9 +309,18 @@ class RolloutEngine:
         log.info("rollout %s completed: version %s is champion", rollout.id, rollout.version)
 
     def _roll_back(self, rollout: Rollout, *, status: str, reason: str) -> None:
+        touched = [s for s in rollout.sites if s.status not in ("pending", "rolled_back")]
+        if self.screen is not None:
+            # Recorded, never waited for: going back to the working model is the safe way.
+            self.screen.rollback(
+                rollout_id=rollout.id,
+                version=rollout.version,
+                baseline_version=rollout.baseline_version,
+                sites=len(touched),
+                reason=reason,
+            )
         now = self.clock()
         self.store.set_status(rollout.id, status, reason=reason, now=now)
-        touched = [s for s in rollout.sites if s.status not in ("pending", "rolled_back")]
         for site in touched:
             self.store.set_site(
                 rollout.id, site.site, status="rollback_ordered", now=now, detail=reason

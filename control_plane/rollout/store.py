@@ -187,6 +187,16 @@ class RolloutStore:
             )
         return [int(r[0]) for r in rows]
 
+    def changes_since(self, since: float) -> int:
+        """Return how many rollouts started, plus how many were rolled back, since `since`."""
+        row = self.writer.db.execute(
+            "SELECT (SELECT COUNT(*) FROM rollouts WHERE created_at >= ?) + "
+            "(SELECT COUNT(*) FROM rollouts WHERE status IN ('rolled_back', 'aborted') "
+            "AND updated_at >= ?)",
+            (since, since),
+        ).fetchone()
+        return int(row[0])
+
     def set_status(self, rollout_id: int, status: str, *, reason: str, now: float) -> None:
         """Change a rollout's status."""
         with self.writer.transaction() as db:

@@ -1,6 +1,7 @@
 """Risk screening of decisions: the catalogue, guardrail rules, the LLM layer, the verdict."""
 
 from edgeward.risk.decision import (
+    PIPELINE_SITE,
     REVERSIBLE_BY_DEFAULT,
     RISK_LEVELS,
     Action,
@@ -14,6 +15,7 @@ from edgeward.risk.decision import (
 )
 
 __all__ = [
+    "PIPELINE_SITE",
     "REVERSIBLE_BY_DEFAULT",
     "RISK_LEVELS",
     "Action",

@@ -29,6 +29,8 @@ from edgeward.errors import EdgewardError
 
 RiskLevel = Literal["low", "medium", "high", "critical"]
 RISK_LEVELS: Final[tuple[RiskLevel, ...]] = ("low", "medium", "high", "critical")
+PIPELINE_SITE: Final = "control-plane"
+"""The site name of the pipeline's own decisions (`certs` enrolls no device under it)."""
 """Risk levels from mildest to strictest; "the strictest wins" compares positions here."""
 
 

@@ -211,6 +211,14 @@ RULES: Final[tuple[GuardrailRule, ...]] = (
         reason=f"the challenger was evaluated on fewer than {FEW_SITES} sites",
     ),
     GuardrailRule(
+        name="promotion_on_narrow_win",
+        level="high",
+        applies=lambda s: (
+            _d(s).action is Action.PROMOTE_MODEL and _d(s).confidence < LOW_CONFIDENCE
+        ),
+        reason=f"the challenger won on fewer than {LOW_CONFIDENCE:.0%} of the sites",
+    ),
+    GuardrailRule(
         name="promotion_on_quarantined_data",
         level="high",
         applies=lambda s: (

@@ -65,6 +65,10 @@ FIRING: dict[str, tuple[Decision, str]] = {
         decision("promote_model", sites_evaluated=10, quarantine_rate=0.4),
         "high",
     ),
+    "promotion_on_narrow_win": (
+        decision("promote_model", sites_evaluated=10, confidence=0.3),
+        "high",
+    ),
 }
 
 
