@@ -14,6 +14,9 @@ from edge_agent.store import AgentStore
 from edgeward.schema import MetricSchema, load_schema
 from tests.fakes.clock import FakeClock
 
+# NiceGUI's `user` fixture (the dashboard's tests); pytest takes plugins only from here.
+pytest_plugins = ["nicegui.testing.user_plugin"]
+
 NOW = 1_796_300_000.0  # 2026-12-03T12:13:20Z, a fixed instant for validation windows
 
 

@@ -1,1 +1,1 @@
-"""The administrative dashboard and its role-based access (built in the dashboard milestone)."""
+"""The administrative dashboard (NiceGUI) and the HTTP API behind it."""

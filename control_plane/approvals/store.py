@@ -73,6 +73,13 @@ class ApprovalStore:
         ).fetchone()
         return _approval(row) if row else None
 
+    def count_pending(self) -> int:
+        """Return how many approvals wait for a verdict."""
+        row = self.writer.db.execute(
+            "SELECT COUNT(*) FROM approvals WHERE status = 'pending'"
+        ).fetchone()
+        return int(row[0])
+
     def pending(self, *, limit: int | None = None) -> list[Approval]:
         """Return the approvals waiting for a verdict, oldest request first."""
         rows = self.writer.db.execute(

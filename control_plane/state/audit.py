@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from control_plane.state.database import Writer
 
 GENESIS = "0" * 64
+_SELECT = "SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit"
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)
@@ -26,6 +27,10 @@ class AuditEntry:
     prev_hash: str
     hash: str
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the entry as plain JSON."""
+        return asdict(self)
+
 
 def entry_hash(
     prev_hash: str, at: float, actor: str, action: str, subject: str, detail: str
@@ -33,6 +38,19 @@ def entry_hash(
     """Return the hash that chains an entry to the one before it."""
     material = json.dumps([prev_hash, repr(at), actor, action, subject, detail])
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _entry(r: Any) -> AuditEntry:
+    return AuditEntry(
+        id=r[0],
+        at=r[1],
+        actor=r[2],
+        action=r[3],
+        subject=r[4],
+        detail=json.loads(r[5]),
+        prev_hash=r[6],
+        hash=r[7],
+    )
 
 
 class AuditLog:
@@ -79,26 +97,56 @@ class AuditLog:
 
     def entries(self, *, limit: int = 1000, action: str | None = None) -> list[AuditEntry]:
         """Return entries, oldest first, optionally of one action."""
-        query = "SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit"
+        query = _SELECT
         params: list[Any] = []
         if action:
             query += " WHERE action = ?"
             params.append(action)
         query += " ORDER BY id LIMIT ?"
         params.append(limit)
-        return [
-            AuditEntry(
-                id=r[0],
-                at=r[1],
-                actor=r[2],
-                action=r[3],
-                subject=r[4],
-                detail=json.loads(r[5]),
-                prev_hash=r[6],
-                hash=r[7],
-            )
-            for r in self._db.execute(query, params)
-        ]
+        return [_entry(r) for r in self._db.execute(query, params)]
+
+    def search(
+        self,
+        *,
+        actor: str | None = None,
+        action_prefix: str | None = None,
+        subject: str | None = None,
+        since: float | None = None,
+        before_id: int | None = None,
+        limit: int = 200,
+    ) -> list[AuditEntry]:
+        """Return the newest entries matching every filter given, newest first.
+
+        `action_prefix` matches whole dotted parts (`rollout` finds `rollout.start`);
+        `before_id` pages back through older entries.
+        """
+        clauses: list[str] = []
+        params: list[Any] = []
+        if actor:
+            clauses.append("actor = ?")
+            params.append(actor)
+        if action_prefix:
+            clauses.append("(action = ? OR action LIKE ? ESCAPE '\\')")
+            escaped = action_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params.extend([action_prefix, f"{escaped}.%"])
+        if subject:
+            clauses.append("subject = ?")
+            params.append(subject)
+        if since is not None:
+            clauses.append("at >= ?")
+            params.append(since)
+        if before_id is not None:
+            clauses.append("id < ?")
+            params.append(before_id)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        params.append(limit)
+        rows = self._db.execute(f"{_SELECT}{where} ORDER BY id DESC LIMIT ?", params)
+        return [_entry(r) for r in rows]
+
+    def count(self) -> int:
+        """Return how many entries the log holds."""
+        return int(self._db.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
 
     def verify(self) -> tuple[bool, int | None]:
         """Return (whole, id of the first broken entry or None)."""

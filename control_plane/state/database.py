@@ -152,12 +152,52 @@ def _approvals(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX decision_reports_by_time ON decision_reports (at)")
 
 
+def _users(db: sqlite_utils.Database) -> None:
+    # People and API tokens. Secrets are never stored: passwords as argon2id hashes, session
+    # and API tokens (random, 256 bits) as their SHA-256, enough for a secret that long.
+    db.execute(
+        """CREATE TABLE users (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'auditor')),
+            password_hash TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            created_by TEXT NOT NULL,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            locked_until REAL,
+            last_login_at REAL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            user TEXT NOT NULL REFERENCES users(name),
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            user TEXT NOT NULL REFERENCES users(name),
+            label TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'auditor')),
+            created_at REAL NOT NULL,
+            expires_at REAL,
+            last_used_at REAL,
+            revoked_at REAL
+        )"""
+    )
+
+
 CONTROL_MIGRATIONS: tuple[Migration, ...] = (
     Migration(name="0001_fleet", apply=_fleet),
     Migration(name="0002_rollouts", apply=_rollouts),
     Migration(name="0003_audit", apply=_audit),
     Migration(name="0004_processed_messages", apply=_processed),
     Migration(name="0005_approvals", apply=_approvals),
+    Migration(name="0006_users", apply=_users),
 )
 
 

@@ -33,6 +33,7 @@ COMMAND_GROUPS: dict[str, tuple[str, str]] = {
         "Approve or deny held decisions; see decision history.",
     ),
     "control-plane": ("control_plane.serve_cli:app", "Run the control plane."),
+    "users": ("control_plane.users_cli:app", "Manage dashboard accounts and API tokens."),
     "risk": (
         "edgeward.cli.risk:app",
         "Screen decisions for risk; tune and evaluate the LLM layer.",

@@ -1,0 +1,12 @@
+"""Fleet: filled in by the dashboard milestone (see ui/pages/__init__.py)."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from control_plane.access import Principal
+
+
+async def fleet_page(who: Principal) -> None:
+    """Show the fleet page."""
+    ui.label("This page is being built.")
