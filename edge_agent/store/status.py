@@ -105,14 +105,23 @@ def read_status(store: AgentStore, *, now: float) -> IngestStatus:
 
 
 def health_snapshot(store: AgentStore, *, now: float) -> dict[str, float]:
-    """Return the cheap figures a heartbeat carries: recent ingest and quarantine rates."""
-    records, quarantined = store.db.conn.execute(
+    """Return the cheap figures a heartbeat carries.
+
+    Recent ingest and quarantine rates, and `quarantined.<reason>`: the records quarantined
+    for each reason since the store began (the dashboard's data page adds them up).
+    """
+    conn = store.db.conn
+    records, quarantined = conn.execute(
         "SELECT coalesce(sum(records), 0), coalesce(sum(quarantined), 0) "
         "FROM ingest_batches WHERE committed_at >= ?",
         (now - RATE_WINDOW_S,),
     ).fetchone()
     total = records + quarantined
+    by_reason = conn.execute(
+        "SELECT name, value FROM counters WHERE name LIKE 'quarantined.%'"
+    ).fetchall()
     return {
         "ingest_rate": round(records / RATE_WINDOW_S, 3),
         "quarantine_rate": round(quarantined / total, 5) if total else 0.0,
+        **{name: float(value) for name, value in by_reason},
     }

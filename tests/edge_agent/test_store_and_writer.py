@@ -18,6 +18,7 @@ from edge_agent.store import (
     RetentionPolicy,
     add_hold,
     apply_retention,
+    health_snapshot,
     read_status,
     release_hold,
 )
@@ -109,6 +110,19 @@ def test_repeated_bad_input_counts_occurrences_but_redelivery_does_not(
     (occurrences,) = store.db.execute("SELECT occurrences FROM quarantine").fetchone()
     assert occurrences == 2
     assert read_status(store, now=NOW).quarantined_by_reason == {"invalid_json": 2}
+
+
+def test_the_heartbeat_carries_quarantine_counts_by_reason(
+    writer: IngestWriter, store: AgentStore
+) -> None:
+    writer.process([message(b"garbage{"), message(reading(NOW))])
+    writer.process([message(reading(NOW, cpu_pct=10.0)), message(reading(NOW, cpu_pct=99.0))])
+
+    health = health_snapshot(store, now=NOW)
+
+    assert health["quarantined.invalid_json"] == 1.0
+    assert health["quarantined.conflicting_duplicate"] == 1.0
+    assert 0 < health["quarantine_rate"] < 1
 
 
 def test_quarantined_raw_is_truncated_but_its_size_kept(
