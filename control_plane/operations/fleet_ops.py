@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from certs import DEVICES_DB_FILE, load_pki
+from certs import DEVICES_DB_FILE, DeviceRecord, load_pki
 from certs.device_index import read_records
 from certs.devices import revoke_device
 from control_plane.access import Permission, Principal
@@ -69,10 +69,11 @@ class FleetOperations(OperationsBase):
         """Return the fleet's recent quarantine counts by reason."""
         return quarantine_by_reason(self.sites(who))
 
-    def revoke_site(self, who: Principal, site: str, *, reason: str) -> None:
+    def revoke_site(self, who: Principal, site: str, *, reason: str) -> DeviceRecord:
         """Cut a site off: the control plane refuses its connection from now on."""
         who.require(Permission.REVOKE_SITE)
-        revoke_device(load_pki(self.plane.settings.pki_dir), site, reason=reason)
+        record = revoke_device(load_pki(self.plane.settings.pki_dir), site, reason=reason)
         self.plane.audit.record(
             actor=who.name, action="fleet.revoke", subject=site, detail={"reason": reason}
         )
+        return record

@@ -11,13 +11,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import sqlite_utils
+
 from certs import DeviceRecord
 from control_plane.approvals import Approval, verdict_label
 from control_plane.rollout import Rollout
 from control_plane.state import SiteRecord
 
 QUARANTINE_PREFIX = "quarantined."
-"""Heartbeat health keys `quarantined.<reason>` count a site's recent quarantine by reason."""
+"""Heartbeat health keys `quarantined.<reason>` count what a site quarantined for each reason."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -187,3 +189,49 @@ def rollout_brief(rollout: Rollout) -> dict[str, Any]:
         "sites": len(rollout.sites),
         "updated_at": rollout.updated_at,
     }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WaveHealth:
+    """One rollout wave's live quality against the baseline its sites had before it."""
+
+    wave: int
+    status: str
+    sites: int
+    baseline_mae: float | None
+    """The mean MAE the wave's sites had on the baseline model (None before any report)."""
+    live_mae: float | None
+    """The mean MAE the wave's sites report on the new model (None before any report)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the wave's health as plain JSON."""
+        return asdict(self)
+
+
+def wave_health(rollout: Rollout) -> list[WaveHealth]:
+    """Return each wave's mean baseline and live MAE over the sites that reported them."""
+    health = []
+    for wave in rollout.waves:
+        members = [s for s in rollout.sites if s.wave == wave.wave]
+        baseline = [s.baseline_mae for s in members if s.baseline_mae is not None]
+        live = [s.live_mae for s in members if s.live_mae is not None]
+        health.append(
+            WaveHealth(
+                wave=wave.wave,
+                status=wave.status,
+                sites=len(members),
+                baseline_mae=round(statistics.fmean(baseline), 5) if baseline else None,
+                live_mae=round(statistics.fmean(live), 5) if live else None,
+            )
+        )
+    return health
+
+
+def decisions_by_risk_for_version(db: sqlite_utils.Database, version: int) -> dict[str, int]:
+    """Return how many decisions `version` made at the sites, by risk level (all time)."""
+    rows = db.execute(
+        "SELECT risk, COUNT(DISTINCT decision_id) FROM decision_reports "
+        "WHERE model_version = ? GROUP BY risk ORDER BY risk",
+        (version,),
+    )
+    return {str(risk): int(count) for risk, count in rows}

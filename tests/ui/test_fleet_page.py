@@ -1,0 +1,92 @@
+"""The fleet page: every role sees every site; only an admin may revoke one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+from control_plane.access import AccessDenied, Principal, Role
+from control_plane.operations import Operations
+from tests.ui.conftest import login
+from tests.ui.state import SITES
+
+
+async def open_fleet(user: User, name: str) -> None:
+    """Log in as `name` and open the fleet page."""
+    await login(user, name)
+    await user.should_see(marker="who")
+    await user.open("/fleet")
+
+
+def site_rows(user: User) -> dict[str, dict[str, Any]]:
+    """Return the fleet table's rows by site."""
+    (table,) = user.find(kind=ui.table, marker="sites").elements
+    return {row["site"]: row for row in table.rows}
+
+
+def choose(user: User, marker: str, value: str) -> None:
+    """Set the select marked `marker` to `value`."""
+    (select,) = user.find(kind=ui.select, marker=marker).elements
+    select.value = value
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_every_role_sees_every_site(user: User, role: Role) -> None:
+    await open_fleet(user, role.value)
+    await user.should_see("3 of 3 sites online, 0 revoked.")
+    rows = site_rows(user)
+    assert sorted(rows) == list(SITES)
+    assert rows["site-a"]["status"] == "online"
+    assert rows["site-a"]["model"] == "v1"
+    assert rows["site-b"]["live_mae"] == "0.11"
+    assert rows["site-a"]["enrollment"] == "enrolled"
+
+
+MAY_REVOKE = [("admin", True), ("operator", False), ("auditor", False)]
+
+
+@pytest.mark.parametrize(("role", "may"), MAY_REVOKE)
+async def test_only_an_admin_sees_revoke(user: User, role: str, may: bool) -> None:
+    await open_fleet(user, role)
+    await user.should_see("3 of 3 sites online")
+    if may:
+        await user.should_see(marker="action-revoke-site")
+    else:
+        await user.should_not_see(marker="action-revoke-site")
+        await user.should_not_see("Revoke a site")
+
+
+async def test_an_admin_revokes_a_site(user: User, operations: Operations) -> None:
+    await open_fleet(user, "admin")
+    user.find(marker="action-revoke-site").click()
+    await user.should_see("Revoke a site: it can no longer connect")
+    choose(user, "dialog-choice", "site-b")
+    user.find(marker="dialog-reason").type("stolen from the cabinet")
+    user.find(marker="dialog-confirm").click()
+    await user.should_see("site-b is revoked.")
+    await user.should_see("3 of 3 sites online, 1 revoked.")
+    assert site_rows(user)["site-b"]["enrollment"] == "revoked"
+    entry = operations.plane.audit.search(action_prefix="fleet.revoke", limit=1)[0]
+    assert (entry.actor, entry.subject) == ("admin", "site-b")
+
+
+async def test_revoking_from_a_row_needs_a_reason(user: User, operations: Operations) -> None:
+    await open_fleet(user, "admin")
+    user.find(marker="sites").trigger("revoke", "site-c")
+    await user.should_see("Revoke a site: it can no longer connect")
+    user.find(marker="dialog-confirm").click()
+    await user.should_see("Say why: the reason goes into the audit log.")
+    user.find(marker="dialog-reason").type("decommissioned")
+    user.find(marker="dialog-confirm").click()
+    await user.should_see("site-c is revoked.")
+    assert site_rows(user)["site-c"]["enrollment"] == "revoked"
+
+
+def test_an_auditor_cannot_revoke_through_the_service(operations: Operations) -> None:
+    auditor = Principal(name="auditor", role=Role.AUDITOR)
+    with pytest.raises(AccessDenied, match="not allowed to revoke a site"):
+        operations.revoke_site(auditor, "site-a", reason="curious")
+    assert {s.site: s.enrollment for s in operations.sites(auditor)}["site-a"] == "enrolled"
