@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -83,6 +84,30 @@ async def test_revoking_from_a_row_needs_a_reason(user: User, operations: Operat
     user.find(marker="dialog-confirm").click()
     await user.should_see("site-c is revoked.")
     assert site_rows(user)["site-c"]["enrollment"] == "revoked"
+
+
+async def test_the_table_follows_new_heartbeats(user: User, operations: Operations) -> None:
+    await open_fleet(user, "operator")
+    await user.should_see("3 of 3 sites online")
+    fleet = operations.plane.fleet
+    fleet.hello(
+        site="site-d", agent_version="t", active_version=2, previous_version=1, schema_hash="f"
+    )
+    fleet.heartbeat(
+        site="site-d",
+        active_version=2,
+        health={},
+        quality={"live_mae": 0.2, "alarm_rate": 0.05, "inference_p95_ms": 4.31},
+        now=time.time(),
+    )
+    fleet.flush()
+    (timer,) = user.find(kind=ui.timer).elements
+    with user:
+        await timer.callback()  # type: ignore[misc]
+    await user.should_see("4 of 4 sites online, 0 revoked.")
+    row = site_rows(user)["site-d"]
+    assert (row["model"], row["alarm_rate"], row["latency"]) == ("v2", "5.0%", "4.3 ms")
+    assert row["enrollment"] == "unknown"
 
 
 def test_an_auditor_cannot_revoke_through_the_service(operations: Operations) -> None:
