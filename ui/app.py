@@ -12,8 +12,11 @@ from pathlib import Path
 
 from nicegui import app, ui
 from nicegui.storage import Storage
+from starlette.routing import Mount
 
 from control_plane.operations import Operations
+from ui.api import API_PREFIX, create_api
+from ui.metrics import add_metrics_route
 from ui.pages import register_pages
 from ui.wiring import bind
 
@@ -21,9 +24,25 @@ TITLE = "Edgeward"
 
 
 def build(operations: Operations) -> None:
-    """Register the pages for `operations` on NiceGUI's app."""
+    """Register the pages, the HTTP API and /metrics for `operations` on NiceGUI's app."""
     bind(operations)
     register_pages()
+    mount_api(operations)
+
+
+def mount_api(operations: Operations) -> None:
+    """Mount the HTTP API at `API_PREFIX` and serve /metrics, replacing earlier ones.
+
+    NiceGUI's test harness resets routes between tests but not mounts, so an earlier mount
+    (over another test's operations) is removed first.
+    """
+    app.router.routes[:] = [
+        route
+        for route in app.router.routes
+        if not (isinstance(route, Mount) and route.path == API_PREFIX)
+    ]
+    app.mount(API_PREFIX, create_api(operations))
+    add_metrics_route(app, operations)
 
 
 def use_storage(directory: Path) -> None:
