@@ -25,13 +25,15 @@ from control_plane.approvals import (
     ApprovalError,
     ApprovalStatus,
     DecisionTrail,
+    ReportedOutcome,
     VerdictExport,
     export_verdicts,
     parse_since,
 )
 from control_plane.local import open_local
 from control_plane.model_tables import key_value_table
-from control_plane.operator_options import ConfigOption, operator
+from control_plane.operator_options import ConfigOption, TokenOption, UrlOption, operator
+from control_plane.remote import RemoteControlPlane
 from edgeward.cli.options import JsonOption
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -70,14 +72,24 @@ def list_approvals(
     limit: Annotated[int, typer.Option("--limit", help="At most this many (with --all).")] = 100,
     config: ConfigOption = None,
     as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """List decisions waiting for a verdict, oldest first (--all: every request)."""
-    desk = open_local(config).approvals
     every = show_all or any(value is not None for value in (site, status, risk))
-    if every:
+    if url:
+        remote = RemoteControlPlane(url, token)
+        wanted = _status(status) if every else "pending"
+        found = remote.get("/approvals", status=wanted, limit=limit)
+        listed = [Approval(**item) for item in found]
+        listed = [a for a in listed if site in (None, a.site) and risk in (None, a.risk)]
+        if not every:
+            listed.reverse()  # pending ones oldest first, as on this host
+    elif every:
+        desk = open_local(config).approvals
         listed = desk.history(site=site, status=_status(status), risk=risk, limit=limit)
     else:
-        listed = desk.pending()
+        listed = open_local(config).approvals.pending()
     if as_json:
         typer.echo(json.dumps([approval.to_dict() for approval in listed], indent=2))
         return
@@ -88,9 +100,18 @@ def list_approvals(
 
 
 @app.command()
-def show(decision_id: IdArgument, config: ConfigOption = None, as_json: JsonOption = False) -> None:
+def show(
+    decision_id: IdArgument,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
     """Show a decision: what it proposes, how it was screened, its verdict and reports."""
-    trail = open_local(config).approvals.trail(decision_id)
+    if url:
+        trail = _remote_trail(RemoteControlPlane(url, token).get(f"/approvals/{decision_id}"))
+    else:
+        trail = open_local(config).approvals.trail(decision_id)
     if as_json:
         typer.echo(json.dumps(trail.to_dict(), indent=2))
         return
@@ -107,8 +128,19 @@ def approve(
     actor: ActorOption = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
-    """Approve a held decision; its site runs it once the verdict reaches it."""
+    """Approve a held decision; its site runs it once the verdict reaches it.
+
+    With --url the verdict is given under the token's owner (an admin's token overrides).
+    """
+    if url:
+        given = RemoteControlPlane(url, token).post(
+            f"/approvals/{decision_id}/approve", {"comment": comment}
+        )
+        _verdict_given(Approval(**given), as_json=as_json)
+        return
     approval = open_local(config).approvals.approve(
         decision_id, actor=actor or operator(), comment=comment, override=override
     )
@@ -122,8 +154,16 @@ def deny(
     actor: ActorOption = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
-    """Deny a held decision; its site drops it."""
+    """Deny a held decision; its site drops it (with --url: under the token's owner)."""
+    if url:
+        given = RemoteControlPlane(url, token).post(
+            f"/approvals/{decision_id}/deny", {"comment": comment}
+        )
+        _verdict_given(Approval(**given), as_json=as_json)
+        return
     approval = open_local(config).approvals.deny(
         decision_id, actor=actor or operator(), comment=comment
     )
@@ -156,6 +196,16 @@ def export(
     console.print(_export_table(exported))
     for decision_id, reason in exported.skipped.items():
         console.print(escape(f"left out decision {decision_id}: {reason}"))
+
+
+def _remote_trail(found: dict[str, Any]) -> DecisionTrail:
+    """Return the decision trail a remote control plane answered."""
+    approval = found["approval"]
+    return DecisionTrail(
+        decision_id=found["decision_id"],
+        approval=None if approval is None else Approval(**approval),
+        reports=[ReportedOutcome(**report) for report in found["reports"]],
+    )
 
 
 def _export_table(exported: VerdictExport) -> Table:

@@ -12,7 +12,14 @@ from rich.table import Table
 
 from certs import list_devices, load_pki, revoke_device
 from control_plane.local import open_local
-from control_plane.operator_options import ConfigOption, ReasonOption, operator
+from control_plane.operator_options import (
+    ConfigOption,
+    ReasonOption,
+    TokenOption,
+    UrlOption,
+    operator,
+)
+from control_plane.remote import RemoteControlPlane
 from edgeward.cli.options import JsonOption
 from edgeward.errors import EdgewardError
 
@@ -26,12 +33,45 @@ def fleet() -> None:
 
 
 @app.command("list")
-def list_sites(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+def list_sites(
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
     """List sites: enrollment, last heartbeat, active model, live quality."""
+    rows = _remote_rows(RemoteControlPlane(url, token)) if url else _local_rows(config)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="Fleet")
+    for column in rows[0] if rows else ("site",):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("-" if v is None else str(v) for v in row.values()))
+    console.print(table)
+
+
+def _remote_rows(remote: RemoteControlPlane) -> list[dict[str, object]]:
+    now = time.time()
+    return [
+        {
+            "site": site["site"],
+            "enrolled": site["enrollment"] == "enrolled",
+            "last_seen_s_ago": round(now - site["last_seen"], 1) if site["last_seen"] else None,
+            "active_version": site["active_version"],
+            "live_mae": site["quality"].get("live_mae"),
+            "alarm_rate": site["quality"].get("alarm_rate"),
+        }
+        for site in remote.get("/sites")
+    ]
+
+
+def _local_rows(config: ConfigOption) -> list[dict[str, object]]:
     plane = open_local(config)
     devices = {d.site: d for d in list_devices(load_pki(plane.settings.pki_dir))}
     seen = {s.site: s for s in plane.fleet.list()}
-    rows = []
+    rows: list[dict[str, object]] = []
     for site in sorted(set(devices) | set(seen)):
         device, record = devices.get(site), seen.get(site)
         rows.append(
@@ -44,15 +84,7 @@ def list_sites(config: ConfigOption = None, as_json: JsonOption = False) -> None
                 "alarm_rate": record.quality.get("alarm_rate") if record else None,
             }
         )
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    table = Table(title="Fleet")
-    for column in rows[0] if rows else ("site",):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*("-" if v is None else str(v) for v in row.values()))
-    console.print(table)
+    return rows
 
 
 @app.command()

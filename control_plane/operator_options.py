@@ -15,6 +15,25 @@ ConfigOption = Annotated[
     ),
 ]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why: kept in the audit log.")]
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        envvar="EDGEWARD_CONTROL_URL",
+        help="A remote control plane's dashboard address: talk to its HTTP API, not this host's "
+        "database.",
+        show_default=False,
+    ),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="EDGEWARD_TOKEN",
+        help="The API token for --url (ew_...).",
+        show_default=False,
+    ),
+]
 
 
 def operator() -> str:

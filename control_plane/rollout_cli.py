@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console, Group
@@ -12,7 +12,14 @@ from rich.live import Live
 from rich.table import Table
 
 from control_plane.local import LocalPlane, open_local
-from control_plane.operator_options import ConfigOption, ReasonOption, operator
+from control_plane.operator_options import (
+    ConfigOption,
+    ReasonOption,
+    TokenOption,
+    UrlOption,
+    operator,
+)
+from control_plane.remote import RemoteControlPlane
 from control_plane.rollout import Rollout, RolloutError
 from edgeward.cli.options import JsonOption
 
@@ -35,16 +42,23 @@ def start(
     ] = False,
     reason: ReasonOption = "",
     as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Judge a version with the promotion gate and start its rollout."""
-    plane = open_local(config)
-    rollout_id, report = plane.promote(version, actor=operator(), force=force, reason=reason)
-    if as_json:
-        typer.echo(json.dumps({"rollout_id": rollout_id, "gate": report.to_dict()}))
+    if url:
+        body = {"reason": reason or "started from the CLI", "force": force}
+        started = RemoteControlPlane(url, token).post(f"/models/{version}/promote", body)
+        rollout_id, gate = started["rollout_id"], started["gate"]
+        summary = "passed" if gate.get("passed") else "failed, forced"
     else:
-        console.print(
-            f"rollout {rollout_id} of version {version} started (gate: {report.summary()})"
-        )
+        plane = open_local(config)
+        rollout_id, report = plane.promote(version, actor=operator(), force=force, reason=reason)
+        gate, summary = report.to_dict(), report.summary()
+    if as_json:
+        typer.echo(json.dumps({"rollout_id": rollout_id, "gate": gate}))
+    else:
+        console.print(f"rollout {rollout_id} of version {version} started (gate: {summary})")
 
 
 @app.command()
@@ -52,8 +66,15 @@ def status(
     rollout_id: Annotated[int | None, typer.Argument(help="Default: the newest.")] = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
-    """Show a rollout: its waves, each site's state and live quality."""
+    """Show a rollout: its waves, each site's state and live quality (remote: as JSON)."""
+    if url:
+        typer.echo(
+            json.dumps(_remote_rollout(RemoteControlPlane(url, token), rollout_id), indent=2)
+        )
+        return
     plane = open_local(config)
     found = _rollout(plane, rollout_id)
     if as_json:
@@ -63,16 +84,34 @@ def status(
 
 
 @app.command()
-def pause(rollout_id: IdArgument, config: ConfigOption = None, reason: ReasonOption = "") -> None:
+def pause(
+    rollout_id: IdArgument,
+    config: ConfigOption = None,
+    reason: ReasonOption = "",
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
     """Hold a running rollout."""
-    open_local(config).engine.pause(rollout_id, actor=operator(), reason=reason)
+    if url:
+        _steer(RemoteControlPlane(url, token), rollout_id, "pause", reason)
+    else:
+        open_local(config).engine.pause(rollout_id, actor=operator(), reason=reason)
     console.print(f"rollout {rollout_id} paused")
 
 
 @app.command()
-def resume(rollout_id: IdArgument, config: ConfigOption = None, reason: ReasonOption = "") -> None:
+def resume(
+    rollout_id: IdArgument,
+    config: ConfigOption = None,
+    reason: ReasonOption = "",
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
     """Let a paused rollout go on."""
-    open_local(config).engine.resume(rollout_id, actor=operator(), reason=reason)
+    if url:
+        _steer(RemoteControlPlane(url, token), rollout_id, "resume", reason)
+    else:
+        open_local(config).engine.resume(rollout_id, actor=operator(), reason=reason)
     console.print(f"rollout {rollout_id} resumed")
 
 
@@ -81,9 +120,14 @@ def abort(
     rollout_id: IdArgument,
     config: ConfigOption = None,
     reason: ReasonOption = "aborted by an operator",
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Stop a rollout and put every touched site back on the previous model."""
-    open_local(config).engine.abort(rollout_id, actor=operator(), reason=reason)
+    if url:
+        _steer(RemoteControlPlane(url, token), rollout_id, "abort", reason)
+    else:
+        open_local(config).engine.abort(rollout_id, actor=operator(), reason=reason)
     console.print(f"rollout {rollout_id} aborted; rollback orders go out from the control plane")
 
 
@@ -94,8 +138,17 @@ def roll_back(
     ] = None,
     config: ConfigOption = None,
     reason: ReasonOption = "rolled back by an operator",
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Roll a rollout back, even a completed one (the champion moves back too)."""
+    if url:
+        remote = RemoteControlPlane(url, token)
+        if rollout_id is None:
+            raise RolloutError("with --url, name the rollout to roll back")
+        _steer(remote, rollout_id, "rollback", reason)
+        console.print(f"rollout {rollout_id} rolled back")
+        return
     plane = open_local(config)
     chosen = rollout_id if rollout_id is not None else plane.last_completed_rollout()
     if chosen is None:
@@ -119,6 +172,23 @@ def watch(
             found = _rollout(plane, found.id)
             live.update(render(found))
     console.print(f"rollout {found.id} {found.status}: {found.reason}")
+
+
+def _steer(remote: RemoteControlPlane, rollout_id: int, action: str, reason: str) -> None:
+    """Ask a remote control plane to pause, resume, abort or roll back a rollout."""
+    remote.post(f"/rollouts/{rollout_id}/{action}", {"reason": reason or f"{action} from the CLI"})
+
+
+def _remote_rollout(remote: RemoteControlPlane, rollout_id: int | None) -> dict[str, Any]:
+    """Return a rollout from a remote control plane (default: the newest)."""
+    if rollout_id is not None:
+        found: dict[str, Any] = remote.get(f"/rollouts/{rollout_id}")
+        return found
+    newest = remote.get("/rollouts", limit=1)
+    if not newest:
+        raise RolloutError("there has been no rollout")
+    first: dict[str, Any] = newest[0]
+    return first
 
 
 def _rollout(plane: LocalPlane, rollout_id: int | None) -> Rollout:
