@@ -22,12 +22,20 @@ class AuditOperations(OperationsBase):
         actor: str | None = None,
         action: str | None = None,
         subject: str | None = None,
+        before_id: int | None = None,
         limit: int = 200,
     ) -> list[AuditEntry]:
-        """Return the newest audit entries matching the filters, newest first."""
+        """Return the newest audit entries matching the filters, newest first.
+
+        `action` matches whole dotted parts (`user` finds `user.add`); `before_id` pages back.
+        """
         who.require(Permission.VIEW)
         return self.plane.audit.search(
-            actor=actor or None, action_prefix=action or None, subject=subject or None, limit=limit
+            actor=actor or None,
+            action_prefix=action or None,
+            subject=subject or None,
+            before_id=before_id,
+            limit=limit,
         )
 
     def verify_audit(self, who: Principal) -> tuple[bool, int | None]:

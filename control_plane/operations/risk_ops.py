@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from control_plane.access import Permission, Principal
 from control_plane.approvals import Approval, ApprovalStatus, DecisionTrail
@@ -11,6 +11,9 @@ from control_plane.operations.views import (
     ScreenerAccuracy,
     screener_accuracy,
 )
+
+CLOSED_STATUSES: Final[tuple[ApprovalStatus, ...]] = ("approved", "denied", "expired")
+"""The statuses an approval ends in."""
 
 
 class RiskOperations(OperationsBase):
@@ -28,6 +31,17 @@ class RiskOperations(OperationsBase):
         """Return the decisions waiting for a verdict, oldest first."""
         who.require(Permission.VIEW)
         return self.plane.approvals.pending()
+
+    def approval_history(self, who: Principal, *, limit: int = 50) -> list[Approval]:
+        """Return approvals that are closed (approved, denied, expired), newest verdict first."""
+        who.require(Permission.VIEW)
+        closed = [
+            approval
+            for status in CLOSED_STATUSES
+            for approval in self.plane.approvals.history(status=status, limit=limit)
+        ]
+        closed.sort(key=lambda a: a.decided_at or a.expires_at, reverse=True)
+        return closed[:limit]
 
     def decision(self, who: Principal, decision_id: str) -> DecisionTrail:
         """Return a decision's approval request and what its site reported about it."""

@@ -14,12 +14,13 @@ and verdicts go out from there).
 from __future__ import annotations
 
 from control_plane.operations.audit_ops import AuditOperations
+from control_plane.operations.data_ops import DataOperations
 from control_plane.operations.fleet_ops import FleetOperations
 from control_plane.operations.model_ops import ModelOperations
 from control_plane.operations.risk_ops import RiskOperations
 
 
-class Operations(FleetOperations, ModelOperations, RiskOperations, AuditOperations):
+class Operations(FleetOperations, ModelOperations, RiskOperations, DataOperations, AuditOperations):
     """What people may see and do, each call checked against the permission table.
 
     One class per area (fleet_ops, model_ops, risk_ops, audit_ops), over `OperationsBase`.
