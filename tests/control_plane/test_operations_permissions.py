@@ -1,4 +1,4 @@
-"""Every role × every action through the service layer: allowed ones work, the rest are refused.
+"""Every role by every action through the service layer: allowed ones work, the rest are refused.
 
 The dashboard's pages and the HTTP API both call these operations, so this matrix is the one
 place the permission table is proven against real state; tests/ui checks that pages show
