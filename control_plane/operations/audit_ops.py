@@ -44,11 +44,15 @@ class AuditOperations(OperationsBase):
         return self.plane.audit.verify()
 
     def export_audit(self, who: Principal) -> Iterator[str]:
-        """Yield the whole audit log as JSON lines, oldest first (the export is audited)."""
+        """Return the whole audit log as JSON lines, oldest first (the export is audited).
+
+        Not a generator: the permission is checked, and the export recorded, at the call, so
+        a streaming caller refuses before it starts sending.
+        """
         who.require(Permission.EXPORT_AUDIT)
         self.plane.audit.record(actor=who.name, action="audit.export", subject="audit")
-        for entry in self.plane.audit.entries(limit=-1):
-            yield json.dumps(entry.to_dict(), sort_keys=True) + "\n"
+        entries = self.plane.audit.entries(limit=-1)
+        return (json.dumps(entry.to_dict(), sort_keys=True) + "\n" for entry in entries)
 
     # -- people ---------------------------------------------------------------------
     def users(self, who: Principal) -> list[User]:
