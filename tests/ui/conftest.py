@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,17 @@ async def login(user: User, name: str, password: str = PASSWORD) -> None:
     user.find("Account name").type(name)
     user.find("Password").type(password)
     user.find("Log in").click()
+
+
+async def open_as(user: User, name: str, path: str) -> None:
+    """Log in as `name`, wait until the login went through, then open `path`."""
+    await login(user, name)
+    await user.should_see(marker="who")
+    await user.open(path)
+
+
+async def until(condition: Callable[[], bool], *, timeout: float = 5.0) -> None:
+    """Wait until `condition()` holds (the page's handlers run as background tasks)."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)

@@ -6,7 +6,7 @@ import pytest
 from nicegui.testing import User
 
 from control_plane.operations import Operations
-from tests.ui.test_login import open_as
+from tests.ui.conftest import open_as
 
 ANY_ACTION = ("approve", "deny", "promote", "revoke-site", "add-user", "issue-token")
 

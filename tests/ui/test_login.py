@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
 from nicegui import ui
 from nicegui.testing import User
 
 from control_plane.operations import Operations
-from tests.ui.conftest import login
+from tests.ui.conftest import login, open_as, until
 from tests.ui.state import PASSWORD
 
 LOCKED = "This account is locked after 3 failed logins"
-
-
-async def open_as(user: User, name: str, path: str) -> None:
-    """Log in as `name`, wait until the login went through, then open `path`."""
-    await login(user, name)
-    await user.should_see(marker="who")
-    await user.open(path)
-
-
-async def until(condition: Callable[[], bool], *, timeout: float = 5.0) -> None:
-    """Wait until `condition()` holds (the page's handlers run as background tasks)."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
 
 
 def password_field(user: User) -> ui.input:

@@ -6,8 +6,8 @@ import pytest
 from nicegui.testing import User
 
 from control_plane.operations import Operations
+from tests.ui.conftest import open_as
 from tests.ui.state import CRITICAL, HIGH
-from tests.ui.test_login import open_as
 
 
 async def decide(user: User, marker: str, comment: str) -> None:

@@ -8,7 +8,7 @@ from nicegui.testing import User
 
 from control_plane.access import Role
 from control_plane.operations import Operations
-from tests.ui.test_login import open_as
+from tests.ui.conftest import open_as
 
 USER_ACTIONS = ("add-user", "disable-user", "unlock-user", "issue-token", "revoke-token")
 
