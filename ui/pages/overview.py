@@ -35,7 +35,8 @@ def render(view: Overview) -> None:
                 ui.label("No model has an alias yet.")
             for alias, version in view.aliases.items():
                 ui.label(f"{alias}: v{version}")
-            ui.label(f"Newest registered: {number(view.latest_version)}")
+            newest = view.latest_version
+            ui.label(f"Newest registered: v{newest}" if newest else "No model registered yet.")
         with ui.card().classes("flex-1").mark("active-rollout"):
             ui.label("Active rollout").classes("text-lg")
             rollout = view.active_rollout
