@@ -1,4 +1,4 @@
-"""`edgeward demo`: run Edgeward on this machine and watch it work."""
+"""`edgeward demo`: the whole system on this machine, with a story that plays out on its own."""
 
 from __future__ import annotations
 
@@ -16,17 +16,18 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from edgeward.demo import DemoOptions, DemoRun
+from edgeward.demo import DemoOptions, DemoRun, StoryTimings
+from edgeward.errors import EdgewardError
 from edgeward.logs import configure_logging
 
 app = typer.Typer(add_completion=False)
-console = Console()
+console = Console(stderr=True)
 REFRESH_S = 2.0
 
 
 @app.command()
 def demo(
-    sites: Annotated[int, typer.Option("--sites", help="Simulated sites (one agent each).")] = 2,
+    sites: Annotated[int, typer.Option("--sites", help="Simulated sites (one agent each).")] = 3,
     mqtt: Annotated[
         str | None,
         typer.Option(
@@ -37,7 +38,7 @@ def demo(
         Path | None,
         typer.Option(
             "--data-dir",
-            help="Where sites keep their stores (default: a temporary folder).",
+            help="Where everything lives (default: a temporary folder).",
             show_default=False,
         ),
     ] = None,
@@ -47,14 +48,37 @@ def demo(
             "--duration", help="Stop after this many seconds (default: Ctrl-C).", show_default=False
         ),
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the final status as JSON.")
+    headless: Annotated[
+        bool, typer.Option("--headless", help="A scripted operator decides; no live table.")
     ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write the JSON report here at the end.", show_default=False),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    llm: Annotated[
+        bool, typer.Option("--llm", help="Screen decisions with the on-device LLM too (slow).")
+    ] = False,
+    bake_s: Annotated[float, typer.Option("--bake-s", help="Bake time of each wave.")] = 3.0,
+    interval_s: Annotated[
+        float, typer.Option("--interval-s", help="A challenger trains at most this often.")
+    ] = 60.0,
 ) -> None:
-    """Run agents against simulated base stations and show what they ingest."""
+    """Run the control plane, dashboard, aggregator and simulated sites, and tell the story."""
+    from edgeward.demo.headless import collect_report
+
     configure_logging("WARNING")
     folder = data_dir or Path(tempfile.mkdtemp(prefix="edgeward-demo-"))
-    run = DemoRun(DemoOptions(data_dir=folder, sites=sites, mqtt_url=mqtt))
+    timings = StoryTimings(bake_s=bake_s, aggregator_interval_s=interval_s)
+    options = DemoOptions(
+        data_dir=folder, sites=sites, mqtt_url=mqtt, headless=headless, llm=llm, timings=timings
+    )
+    started = time.monotonic()
+
+    def say(text: str) -> None:
+        console.print(f"[dim]{time.monotonic() - started:6.1f}s[/dim] {text}")
+
+    run = DemoRun(options, on_event=say)
     stop = threading.Event()
 
     def request_stop(_signum: int, _frame: FrameType | None) -> None:
@@ -62,52 +86,110 @@ def demo(
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    if not as_json:
-        console.print(f"[bold]Edgeward demo[/bold]: {sites} sites, data in {folder}")
-    deadline = time.monotonic() + duration if duration else None
+    console.print(f"[bold]Edgeward demo[/bold]: {sites} sites, everything in {folder}")
+    deadline = started + duration if duration else None
+    final: dict[str, Any] | None = None
+    failed = False
     try:
         run.start()  # inside the try: whatever started before a failure is stopped too
-        if not as_json:
-            console.print(f"broker {run.broker_url}; press Ctrl-C to stop")
-        with Live(console=console, auto_refresh=False, transient=False) as live:
-            while not stop.wait(REFRESH_S):
-                if not as_json:
-                    live.update(_render(run.status()), refresh=True)
-                if deadline and time.monotonic() >= deadline:
-                    break
+        _announce(run)
+        _watch(run, stop, deadline, live=not headless)
+        if headless or report or as_json:
+            say("stopping the feeds and counting")
+            run.quiesce(let_rollout_end=True)
+            final = collect_report(run)
+    except EdgewardError as err:
+        console.print(f"[red]the demo failed:[/red] {err}")
+        failed = True
     finally:
+        say("stopping every process")
         run.stop()
-    final = run.status()
-    if as_json:
-        typer.echo(json.dumps(final, indent=2))
-    else:
-        console.print(_render(final))
-        console.print("stopped cleanly")
+    if final is not None:
+        text = json.dumps(final, indent=2)
+        if report:
+            report.write_text(text + "\n")
+            console.print(f"report written to {report}")
+        if as_json:
+            typer.echo(text)
+        console.print(_summary(final))
+    console.print("stopped cleanly" if not failed else "stopped")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _announce(run: DemoRun) -> None:
+    if run.credentials is None:
+        return
+    console.print(
+        f"\n[bold green]Dashboard:[/bold green] {run.layout.dashboard_url}\n"
+        f"[bold]Log in as[/bold] {run.credentials.user} / {run.credentials.password}\n"
+        f"(shown once; logs in {run.layout.root / 'logs'}; Ctrl-C stops everything)\n"
+    )
+
+
+def _watch(run: DemoRun, stop: threading.Event, deadline: float | None, *, live: bool) -> None:
+    with Live(console=console, auto_refresh=False, transient=False) as screen:
+        while not stop.wait(REFRESH_S):
+            died = run.died()
+            if died:
+                raise EdgewardError("; ".join(died))
+            if live:
+                screen.update(_render(run.status()), refresh=True)
+            if deadline and time.monotonic() >= deadline:
+                break
 
 
 def _render(status: dict[str, Any]) -> Group:
     sites = Table(title="Sites")
-    for column in ("site", "agent", "stored", "rate/s", "duplicates", "quarantined", "sources"):
-        sites.add_column(column, justify="right" if column not in ("site", "agent") else "left")
-    reasons: dict[str, int] = {}
-    for name, report in status.items():
+    for column in ("site", "agent", "stored", "rate/s", "quarantined"):
+        sites.add_column(column)
+    overview = status["overview"] or {}
+    for name, report in status["sites"].items():
         if "error" in report:
-            sites.add_row(name, "?", report["error"][:40], "", "", "", "")
+            sites.add_row(name, "?", report["error"][:40], "", "")
             continue
-        for reason, count in report["quarantined_by_reason"].items():
-            reasons[reason] = reasons.get(reason, 0) + count
         sites.add_row(
             name,
             "running" if report["agent_running"] else "[red]stopped[/red]",
             f"{report['records_stored']:,}",
             f"{report['ingest_rate_per_s']:.1f}",
-            f"{report['duplicates']:,}",
             f"{report['quarantined']:,}",
-            str(len(report["sources"])),
         )
-    quarantine = Table(title="Quarantined by reason (all sites)")
-    quarantine.add_column("reason")
-    quarantine.add_column("count", justify="right")
-    for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
-        quarantine.add_row(reason, f"{count:,}")
-    return Group(sites, quarantine)
+    plane = Table(title="Control plane")
+    plane.add_column("what")
+    plane.add_column("now")
+    rollout = overview.get("active_rollout")
+    plane.add_row("champion", str(overview.get("champion")))
+    plane.add_row("latest version", str(overview.get("latest_version")))
+    plane.add_row(
+        "rollout",
+        f"#{rollout['id']} v{rollout['version']} {rollout['status']} "
+        f"{rollout['sites_activated']}/{rollout['sites']}"
+        if rollout
+        else "none",
+    )
+    plane.add_row("approvals pending", str(overview.get("pending_approvals", "")))
+    plane.add_row("decisions by risk", json.dumps(overview.get("decisions_by_risk", {})))
+    plane.add_row("quarantined", json.dumps(overview.get("quarantine_by_reason", {}))[:80])
+    return Group(sites, plane)
+
+
+def _summary(report: dict[str, Any]) -> Table:
+    table = Table(title="Demo report")
+    table.add_column("figure")
+    table.add_column("value")
+    table.add_row("messages lost", str(report["messages_lost"]))
+    table.add_row("records ingested", f"{report['records_ingested']:,}")
+    table.add_row("quarantined", json.dumps(report["quarantined_by_reason"]))
+    table.add_row("training runs", json.dumps(report["training"]["by_status"]))
+    table.add_row("promotions", str(len(report["promotions"])))
+    table.add_row("automatic rollbacks", str(len(report["automatic_rollbacks"])))
+    table.add_row("decisions by risk", json.dumps(report["decisions_by_risk"]))
+    approvals = report["approvals"]
+    table.add_row(
+        "approvals",
+        f"{approvals['approved']} approved, {approvals['denied']} denied, "
+        f"{approvals['expired']} expired, {approvals['pending']} pending",
+    )
+    table.add_row("errors", str(len(report["errors"])))
+    return table

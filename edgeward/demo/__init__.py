@@ -1,6 +1,7 @@
-"""`edgeward demo`: Edgeward on one machine, with an embedded broker and simulated sites."""
+"""`edgeward demo`: the whole of Edgeward on one machine, with a story that plays out."""
 
 from edgeward.demo.broker import EmbeddedBroker
-from edgeward.demo.runner import DemoOptions, DemoRun
+from edgeward.demo.options import DemoOptions, StoryTimings
+from edgeward.demo.runner import DemoRun
 
-__all__ = ["DemoOptions", "DemoRun", "EmbeddedBroker"]
+__all__ = ["DemoOptions", "DemoRun", "EmbeddedBroker", "StoryTimings"]
