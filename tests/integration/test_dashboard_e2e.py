@@ -125,7 +125,7 @@ def system(tmp_path: Path) -> Iterator[tuple[Site, str]]:
     broker = start_mosquitto(tmp_path / "broker")
     control_config, agent_config = _settings(tmp_path, broker, port)
     with control_config.open("a") as extra:
-        extra.write(f"\n[control.dashboard]\nport = {web}\nrefresh_s = 1.0\n")
+        extra.write(f"\n[control.dashboard]\nport = {web}\nrefresh_s = 30\n")
     plane = open_local(control_config)
     registry = SqliteRegistry.open(plane.settings.registry_dir)
     registry.register(tmp_path / "bundle")

@@ -121,9 +121,15 @@ class DashboardBrowser:
         self.wait(lambda _d: [b for b in self.visible(xpath) if b.is_enabled()])
         return next(b for b in self.visible(xpath) if b.is_enabled())
 
-    def press(self, label: str, *, within: str = "") -> None:
-        """Click the button labelled `label`."""
-        self.button(label, within=within).click()
+    def press(self, label: str, *, within: str = "", attempts: int = 3) -> None:
+        """Click the button labelled `label` (found again if a live refresh replaced it)."""
+        for attempt in range(attempts):
+            try:
+                self.button(label, within=within).click()
+                return
+            except StaleElementReferenceException:
+                if attempt == attempts - 1:
+                    raise
 
     def log_in(self, name: str, password: str, *, then: str = "/") -> None:
         """Log in through the login page and wait until `then` is shown."""
