@@ -13,6 +13,7 @@ from control_plane.access import AccessDenied, Principal, Role
 from control_plane.operations import Operations
 from tests.ui.conftest import login
 from tests.ui.state import SITES
+from ui.pages.fleet import ROWS_PER_PAGE, page_of
 
 
 async def open_fleet(user: User, name: str) -> None:
@@ -115,3 +116,51 @@ def test_an_auditor_cannot_revoke_through_the_service(operations: Operations) ->
     with pytest.raises(AccessDenied, match="not allowed to revoke a site"):
         operations.revoke_site(auditor, "site-a", reason="curious")
     assert {s.site: s.enrollment for s in operations.sites(auditor)}["site-a"] == "enrolled"
+
+
+def _rows(count: int) -> list[dict[str, Any]]:
+    return [
+        {"site": f"site-{i:03d}", "status": "online" if i % 2 else "offline"} for i in range(count)
+    ]
+
+
+def test_a_page_holds_its_slice_of_the_sorted_rows() -> None:
+    rows, shown = page_of(_rows(60), "", {"page": 2, "rowsPerPage": 25, "sortBy": "site"})
+    assert [row["site"] for row in rows] == [f"site-{i:03d}" for i in range(25, 50)]
+    assert (shown["page"], shown["rowsNumber"]) == (2, 60)
+
+
+def test_paging_sorts_descending_and_clamps_past_the_end() -> None:
+    rows, shown = page_of(
+        _rows(60), "", {"page": 9, "rowsPerPage": 25, "sortBy": "site", "descending": True}
+    )
+    assert shown["page"] == 3
+    assert [row["site"] for row in rows] == [f"site-{i:03d}" for i in range(9, -1, -1)]
+
+
+def test_search_keeps_matching_rows_and_counts_them() -> None:
+    rows, shown = page_of(_rows(60), " OFFline ", {"page": 1, "rowsPerPage": 10})
+    assert shown["rowsNumber"] == 30
+    assert len(rows) == 10
+    assert all(row["status"] == "offline" for row in rows)
+
+
+async def test_the_browser_asks_for_another_page(user: User, operations: Operations) -> None:
+    now = time.time()
+    for index in range(30):
+        operations.plane.fleet.heartbeat(
+            site=f"site-x{index:02d}", active_version=1, health={}, quality={}, now=now
+        )
+    operations.plane.fleet.flush()
+    await open_fleet(user, "auditor")
+    await user.should_see("33 of 33 sites online")
+    table = user.find(kind=ui.table, marker="sites").elements.pop()
+    assert len(table.rows) == ROWS_PER_PAGE
+    asked = {**table.pagination, "page": 2}
+    user.find(marker="sites").trigger("request", {"pagination": asked})
+    # site-a, -b and -c sort first, so the second page holds x22 to x29.
+    assert [row["site"] for row in table.rows] == [f"site-x{i:02d}" for i in range(22, 30)]
+    assert table.pagination["rowsNumber"] == 33
+    user.find(marker="fleet-search").type("site-b")
+    assert [row["site"] for row in table.rows] == ["site-b"]
+    assert table.pagination == {**asked, "page": 1, "rowsNumber": 1}
