@@ -61,9 +61,26 @@ def metrics(
             show_default=False,
         ),
     ] = None,
-    ca_file: Annotated[Path | None, typer.Option("--ca-file", show_default=False)] = None,
-    cert_file: Annotated[Path | None, typer.Option("--cert-file", show_default=False)] = None,
-    key_file: Annotated[Path | None, typer.Option("--key-file", show_default=False)] = None,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ca-file",
+            help="CA certificate that signed the broker's certificate (turns on TLS).",
+            show_default=False,
+        ),
+    ] = None,
+    cert_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--cert-file",
+            help="Client certificate, for a broker that requires mutual TLS.",
+            show_default=False,
+        ),
+    ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option("--key-file", help="Private key of --cert-file.", show_default=False),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Publish simulated KPIs (daily and weekly cycles, anomalies, optional bad messages)."""
