@@ -122,7 +122,8 @@ heartbeat_interval_s = 1.0
         )
     SqliteRegistry.open(tmp_path / "registry").close()
     control = EdgewardProcess(
-        ["control-plane", "serve", "--config", str(config)], tmp_path / "control.log"
+        ["control-plane", "serve", "--config", str(config), "--no-dashboard"],
+        tmp_path / "control.log",
     ).start()
     for agent in agents:
         agent.start()

@@ -200,7 +200,8 @@ def site(tmp_path: Path) -> Iterator[Site]:
     broker = start_mosquitto(tmp_path / "broker")
     control_config, agent_config = _settings(tmp_path, broker, port)
     control = EdgewardProcess(
-        ["control-plane", "serve", "--config", str(control_config)], tmp_path / "control.log"
+        ["control-plane", "serve", "--config", str(control_config), "--no-dashboard"],
+        tmp_path / "control.log",
     )
     agent = EdgewardProcess(["agent", "run", "--config", str(agent_config)], tmp_path / "agent.log")
     actions = ActionLog()

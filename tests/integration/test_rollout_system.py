@@ -163,7 +163,8 @@ def system(tmp_path: Path) -> Iterator[System]:
         )
     config = write_settings(tmp_path, broker, port)
     control = EdgewardProcess(
-        ["control-plane", "serve", "--config", str(config)], tmp_path / "control.log"
+        ["control-plane", "serve", "--config", str(config), "--no-dashboard"],
+        tmp_path / "control.log",
     ).start()
     agents = {
         site: EdgewardProcess(
