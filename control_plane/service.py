@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from functools import partial
@@ -27,6 +28,7 @@ from control_plane.pipeline_risk import PipelineScreen
 from control_plane.promotion import GateReport, judge_version
 from control_plane.registry import ModelRegistry, SqliteRegistry
 from control_plane.rollout import RolloutEngine, RolloutError, RolloutStore
+from control_plane.server_stats_file import SERVER_STATS_INTERVAL_S, write_server_stats
 from control_plane.settings import ControlSettings
 from control_plane.state import AuditLog, FleetStore, Writer, open_control_db
 from control_plane.transport import CurveServer
@@ -117,6 +119,7 @@ class ControlPlane:
             # Its own worker, so that a failing rollout step cannot hold verdicts back.
             Every("approvals", settings.tick_interval_s, self._approvals_tick),
             Every("registry-intake", settings.import_interval_s, self.take_in_submissions),
+            Every("server-stats", SERVER_STATS_INTERVAL_S, self.write_server_stats),
         ]
 
     # -- lifecycle ------------------------------------------------------------------
@@ -133,6 +136,16 @@ class ControlPlane:
             worker.stop()
         self.server.stop()
         self.fleet.flush()
+        self.write_server_stats()  # the final counts, for whoever reads them after a stop
+
+    def write_server_stats(self) -> None:
+        """Write the server's counters to the state folder (see `server_stats_file`)."""
+        try:
+            write_server_stats(
+                self.settings.state_dir, self.server.stats(), now=time.time(), pid=os.getpid()
+            )
+        except OSError as err:  # a full disk must not stop the server or its shutdown
+            log.warning("cannot write the server's stats file: %s", err)
 
     # -- courier (what the rollout engine sends) ------------------------------------
     def offer(self, site: str, rollout_id: int, version: int) -> bool:
