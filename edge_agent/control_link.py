@@ -2,10 +2,11 @@
 
 - On every (re)connection the agent says hello; heartbeats carry its health and the active
   model's live quality.
-- A model offer is handled in a worker thread: the bundle is fetched in chunks into a
-  `.part` file that survives restarts (a resumed fetch asks for the next missing offset),
-  then verified and activated (see `model_store.activation`). The result goes to the outbox,
-  so it reaches the control plane even if the link is down at that moment.
+- A model offer is handled in a worker thread: the bundle is fetched in chunks, several
+  requests in flight, into a `.part` file that survives restarts (a resumed fetch asks for
+  the next missing offset; see `transport.chunks`), then verified and activated (see
+  `model_store.activation`). The result goes to the outbox, so it reaches the control plane
+  even if the link is down at that moment. `last_delivery` says when each step ended.
 - A rollback order is obeyed only if the control plane's Ed25519 key signed it; it works
   offline too, since the previous model is kept on the device.
 """
@@ -17,13 +18,20 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from edge_agent.enrollment import AgentIdentity
 from edge_agent.inference import LiveQuality
-from edge_agent.model_store import ActivationRefused, ModelStore, activate_bundle
+from edge_agent.model_store import (
+    ActivationRefused,
+    ModelStore,
+    install_bundle,
+    switch_to_bundle,
+)
 from edge_agent.store import AgentStore
 from edge_agent.transport import CurveClient, Outbox
+from edge_agent.transport.chunks import fetch_bundle
 from edgeward import __version__
 from edgeward.bundles import load_verification_key
 from edgeward.errors import EdgewardError
@@ -31,10 +39,8 @@ from edgeward.wire import (
     Ack,
     ActivationResult,
     ActivationStatus,
-    BundleChunk,
     ErrorCode,
     ErrorReply,
-    FetchChunk,
     Heartbeat,
     Hello,
     ModelOffer,
@@ -48,6 +54,20 @@ from edgeward.workers import Every
 log = logging.getLogger(__name__)
 FETCH_TIMEOUT_S = 20.0
 RETRY_S = 5.0
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
+class DeliveryTimes:
+    """When (wall clock) each step of taking an offered version ended."""
+
+    version: int
+    offered_at: float
+    fetched_at: float
+    """The whole archive is in the `.part` file."""
+    installed_at: float
+    """Unpacked, signature, digest, schema and version order checked, renamed into place."""
+    activated_at: float
+    """Smoke-tested, switched to and the result committed to the outbox."""
 
 
 class ControlLink:
@@ -82,6 +102,7 @@ class ControlLink:
         self._offers: queue.Queue[ModelOffer | None] = queue.Queue()
         self._incoming = models.root / ".incoming"
         self._seq = 0
+        self.last_delivery: DeliveryTimes | None = None
         self._heartbeats = Every("heartbeat", heartbeat_interval_s, self.send_heartbeat)
         self._deliverer = threading.Thread(target=self._deliver, name="model-delivery", daemon=True)
         self.client.on(ModelOffer, self._on_offer)
@@ -149,24 +170,35 @@ class ControlLink:
                 )
 
     def _take(self, offer: ModelOffer) -> None:
+        offered_at = self._clock()
         state = self.models.state()
         if state["active"] == offer.version:
             self._report(offer, "activated", "already active")
             return
         archive = self._fetch(offer)
+        fetched_at = self._clock()
         try:
-            result = activate_bundle(
+            bundle = install_bundle(
                 self.models,
                 archive,
                 version=offer.version,
-                signing_key=self.identity.signing_public_key,
+                signing_key=self._verify_key,
                 schema_hash=self.schema_hash,
             )
+            installed_at = self._clock()
+            result = switch_to_bundle(self.models, bundle, version=offer.version)
         except ActivationRefused as err:
             log.error("version %s refused: %s", offer.version, err)
             self._report(offer, "failed", str(err))
         else:
             self._report(offer, "activated", f"previous {result.previous}", result.smoke)
+            self.last_delivery = DeliveryTimes(
+                version=offer.version,
+                offered_at=offered_at,
+                fetched_at=fetched_at,
+                installed_at=installed_at,
+                activated_at=self._clock(),
+            )
         finally:
             archive.unlink(missing_ok=True)
 
@@ -174,26 +206,7 @@ class ControlLink:
         """Download the bundle, resuming a partial download left by an earlier attempt."""
         self._incoming.mkdir(parents=True, exist_ok=True)
         part = self._incoming / f"{offer.version}.part"
-        with part.open("ab") as sink:
-            offset = sink.tell()
-            while offset < offer.size:
-                reply = self.client.request(
-                    FetchChunk(
-                        version=offer.version,
-                        offset=offset,
-                        length=min(offer.chunk_size, offer.size - offset),
-                    ),
-                    timeout=FETCH_TIMEOUT_S,
-                )
-                if not isinstance(reply, BundleChunk) or reply.offset != offset:
-                    raise ActivationRefused(
-                        f"the control plane did not send version {offer.version}: {reply}"
-                    )
-                sink.write(reply.data)
-                sink.flush()
-                offset += len(reply.data)
-                if reply.eof:
-                    break
+        fetch_bundle(self.client, offer, part, timeout_s=FETCH_TIMEOUT_S)
         return part
 
     def _on_rollback(self, order: RollbackOrder) -> WireMessage:

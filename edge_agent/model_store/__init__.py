@@ -4,6 +4,8 @@ from edge_agent.model_store.activation import (
     ActivationRefused,
     ActivationResult,
     activate_bundle,
+    install_bundle,
+    switch_to_bundle,
 )
 from edge_agent.model_store.store import InstalledModel, ModelStore
 
@@ -13,4 +15,6 @@ __all__ = [
     "InstalledModel",
     "ModelStore",
     "activate_bundle",
+    "install_bundle",
+    "switch_to_bundle",
 ]

@@ -10,8 +10,10 @@ Checks, in order, each refusing with a sentence that says what was wrong:
 5. a smoke test: the model produces finite forecasts for recent windows within the latency
    budget.
 
-Only then is the unpacked folder renamed into place and `state.json` switched; the old model
-stays installed as the last known good.
+`install_bundle` runs checks 1 to 4 and renames the unpacked, flushed folder into place under
+its version; `switch_to_bundle` runs check 5 and only then switches `state.json`, so the old
+model stays active until the new one passed everything, and stays installed as the last known
+good. `activate_bundle` does both; the agent calls them apart to time delivery and activation.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import torch
 from edge_agent.model_store.store import STAGING_PREFIX, ModelStore
 from edgeward.bundles import Bundle, BundleError, read_bundle
 from edgeward.bundles.archive import unpack_bundle
-from edgeward.bundles.signing import verify_bundle_signature
+from edgeward.bundles.signing import PublicKeySource, verify_bundle_signature
 from edgeward.errors import EdgewardError
 from edgeward.models import FeatureStats, ModelSpec, model_from_arrays
 
@@ -57,40 +59,74 @@ def activate_bundle(
     archive: Path,
     *,
     version: int,
-    signing_key: Path | bytes,
+    signing_key: PublicKeySource,
     schema_hash: str,
     recent_inputs: np.ndarray | None = None,
     allow_downgrade: bool = False,
 ) -> ActivationResult:
     """Install and switch to the bundle in `archive`; raise `ActivationRefused` otherwise."""
-    state = store.state()
-    active = state["active"]
+    bundle = install_bundle(
+        store,
+        archive,
+        version=version,
+        signing_key=signing_key,
+        schema_hash=schema_hash,
+        allow_downgrade=allow_downgrade,
+    )
+    return switch_to_bundle(store, bundle, version=version, recent_inputs=recent_inputs)
+
+
+def install_bundle(
+    store: ModelStore,
+    archive: Path,
+    *,
+    version: int,
+    signing_key: PublicKeySource,
+    schema_hash: str,
+    allow_downgrade: bool = False,
+) -> Bundle:
+    """Checks 1 to 4: unpack, verify and install `archive` as `version` (not yet active).
+
+    The installed folder is complete and flushed to disk before it gets its version's name.
+    """
+    active = store.state()["active"]
     if active is not None and version <= active and not allow_downgrade:
         raise ActivationRefused(
             f"version {version} is not newer than the active version {active}; going back "
             "needs a signed rollback order"
         )
     target = store.version_dir(version)
-    if not target.exists():
-        staging = store.root / f"{STAGING_PREFIX}{version}-{uuid.uuid4().hex[:8]}"
-        try:
-            unpack_bundle(archive, staging)
-            bundle = _verify(staging, signing_key=signing_key, schema_hash=schema_hash)
-            staging.rename(target)
-        except (BundleError, OSError) as err:
-            raise ActivationRefused(f"version {version} refused: {err}") from err
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
-    else:
-        bundle = _verify(target, signing_key=signing_key, schema_hash=schema_hash)
+    if target.exists():
+        return _verify(target, signing_key=signing_key, schema_hash=schema_hash)
+    staging = store.root / f"{STAGING_PREFIX}{version}-{uuid.uuid4().hex[:8]}"
+    try:
+        unpack_bundle(archive, staging)
+        bundle = _verify(staging, signing_key=signing_key, schema_hash=schema_hash)
+        staging.rename(target)
+    except (BundleError, OSError) as err:
+        raise ActivationRefused(f"version {version} refused: {err}") from err
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return bundle
+
+
+def switch_to_bundle(
+    store: ModelStore,
+    bundle: Bundle,
+    *,
+    version: int,
+    recent_inputs: np.ndarray | None = None,
+) -> ActivationResult:
+    """Check 5, then the switch: smoke-test an installed bundle and make it active atomically."""
     smoke = smoke_test(bundle, recent_inputs)
+    active = store.state()["active"]
     store.switch(version)
     log.info("model %s active (previous %s)", version, active)
     return ActivationResult(version=version, previous=active, smoke=smoke)
 
 
-def _verify(directory: Path, *, signing_key: Path | bytes, schema_hash: str) -> Bundle:
+def _verify(directory: Path, *, signing_key: PublicKeySource, schema_hash: str) -> Bundle:
     # One read: `read_bundle` checks the weights against the manifest's digest, and the
     # signature covers the manifest, so the weights are hashed once, not once per check.
     try:
