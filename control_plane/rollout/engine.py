@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -81,6 +82,9 @@ class RolloutEngine:
         self.courier = courier
         self.clock = clock
         self._last_sent: dict[tuple[int, str], float] = {}
+        # `start()` takes the first step itself while the periodic `tick()` may be running in
+        # another thread: one step at a time, so a wave is never offered twice at once.
+        self._stepping = threading.RLock()
 
     # -- operator actions -------------------------------------------------------------
     def start(
@@ -123,6 +127,9 @@ class RolloutEngine:
             },
         )
         log.info("rollout %s of version %s started: waves %s", rollout_id, version, waves)
+        # Offer the canary now rather than at the next tick (a second by default): nothing
+        # is gained by waiting, and every site of the wave would wait with it.
+        self._step(rollout_id)
         return rollout_id
 
     def pause(self, rollout_id: int, *, actor: str, reason: str = "") -> None:
@@ -173,12 +180,17 @@ class RolloutEngine:
     def tick(self) -> None:
         """Advance every running rollout by what its state and the clock allow."""
         for rollout_id in self.store.ids(statuses=("running",)):
+            self._step(rollout_id)
+
+    def _step(self, rollout_id: int) -> None:
+        with self._stepping:
             rollout = self.store.get(rollout_id)
-            if rollout is not None:
-                try:
-                    self._advance(rollout)
-                except EdgewardError as err:
-                    log.error("rollout %s could not advance: %s", rollout_id, err)
+            if rollout is None or rollout.status != "running":
+                return
+            try:
+                self._advance(rollout)
+            except EdgewardError as err:
+                log.error("rollout %s could not advance: %s", rollout_id, err)
 
     def _advance(self, rollout: Rollout) -> None:
         now = self.clock()

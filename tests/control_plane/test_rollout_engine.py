@@ -189,14 +189,24 @@ def test_offers_are_resent_until_answered(plane: Plane) -> None:
     assert len([o for o in plane.courier.offers if o[1] == rollout_id]) == 2
 
 
+def test_the_canary_is_offered_as_the_rollout_starts(plane: Plane) -> None:
+    rollout_id = plane.engine.start(2, actor="auto", plan=PLAN)
+    assert [offer[1:] for offer in plane.courier.offers] == [(rollout_id, 2)]
+    assert plane.status(rollout_id).waves[0].status == "offering"
+
+
 def test_pause_holds_and_resume_continues(plane: Plane) -> None:
     rollout_id = plane.engine.start(2, actor="auto", plan=PLAN)
+    plane.activate_offered(rollout_id, live_mae=0.1)
     plane.engine.pause(rollout_id, actor="operator", reason="maintenance window")
-    plane.engine.tick()
-    assert plane.courier.offers == []
-    plane.engine.resume(rollout_id, actor="operator")
+    bake(plane)
     plane.engine.tick()
     assert len(plane.courier.offers) == 1
+    assert plane.status(rollout_id).waves[0].status == "offering"
+    plane.engine.resume(rollout_id, actor="operator")
+    bake(plane)
+    plane.engine.tick()
+    assert len(plane.courier.offers) > 1
     with pytest.raises(RolloutError, match="is running; this needs it to be paused"):
         plane.engine.resume(rollout_id, actor="operator")
 
