@@ -5,7 +5,7 @@ Modes (run as `python swarm.py MODE ...`, prints one JSON line when done):
 - `protocol ROOT FIRST N`: agents FIRST..FIRST+N-1, each enrolled from
   ROOT/bundles/site-XXX.bundle into its own data folder, each with the real ControlLink (CURVE
   socket, outbox, resumable fetch, verification, activation). Prints when they are connected,
-  then serves until stdin closes.
+  then serves until stdin closes, then prints each agent's `DeliveryTimes` (wall clock).
 - `raw ENDPOINT FIRST N ROOT`: N plain DEALER sockets (no CURVE, no protocol) that write
   whatever the ROUTER sends to a file, flush it to disk and answer "done".
 - `heartbeat ROOT N SECONDS`: N CURVE DEALER sockets in one thread, each sending a Heartbeat a
@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +69,8 @@ def protocol(root: Path, first: int, count: int) -> None:
     sys.stdin.read()
     for link in links:
         link.stop()
+    times = [asdict(link.last_delivery) for link in links if link.last_delivery is not None]
+    print(json.dumps({"deliveries": times}), flush=True)
 
 
 def raw(endpoint: str, first: int, count: int, root: Path) -> None:
