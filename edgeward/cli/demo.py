@@ -16,13 +16,14 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from edgeward.demo import DemoOptions, DemoRun, StoryTimings
+from edgeward.demo import ChaosTimings, DemoOptions, DemoRun, StoryTimings
 from edgeward.errors import EdgewardError
 from edgeward.logs import configure_logging
 
 app = typer.Typer(add_completion=False)
 console = Console(stderr=True)
 REFRESH_S = 2.0
+GUARANTEE_FAILED = 2
 
 
 @app.command()
@@ -63,15 +64,34 @@ def demo(
     interval_s: Annotated[
         float, typer.Option("--interval-s", help="A challenger trains at most this often.")
     ] = 60.0,
+    chaos: Annotated[
+        bool,
+        typer.Option(
+            "--chaos",
+            help="Also kill and restart roles, cut a site's link and fill a site's disk.",
+        ),
+    ] = False,
+    chaos_seed: Annotated[
+        int, typer.Option("--chaos-seed", help="Seed of the faults' order, targets and timing.")
+    ] = 0,
 ) -> None:
-    """Run the control plane, dashboard, aggregator and simulated sites, and tell the story."""
+    """Run the control plane, dashboard, aggregator and simulated sites, and tell the story.
+
+    The headless report ends with measured guarantees; if one fails, the exit code is 2.
+    """
     from edgeward.demo.headless import collect_report
 
     configure_logging("WARNING")
     folder = data_dir or Path(tempfile.mkdtemp(prefix="edgeward-demo-"))
     timings = StoryTimings(bake_s=bake_s, aggregator_interval_s=interval_s)
     options = DemoOptions(
-        data_dir=folder, sites=sites, mqtt_url=mqtt, headless=headless, llm=llm, timings=timings
+        data_dir=folder,
+        sites=sites,
+        mqtt_url=mqtt,
+        headless=headless,
+        llm=llm,
+        timings=timings,
+        chaos=ChaosTimings(seed=chaos_seed) if chaos else None,
     )
     started = time.monotonic()
 
@@ -94,6 +114,8 @@ def demo(
         run.start()  # inside the try: whatever started before a failure is stopped too
         _announce(run)
         _watch(run, stop, deadline, live=not headless)
+        if run.chaos is not None and not stop.is_set():
+            _cover_every_fault(run, stop)
         if headless or report or as_json:
             say("stopping the feeds and counting")
             run.quiesce(let_rollout_end=True)
@@ -115,6 +137,25 @@ def demo(
     console.print("stopped cleanly" if not failed else "stopped")
     if failed:
         raise typer.Exit(1)
+    if final is not None and not final["guarantees"]["all_hold"]:
+        broken = [k for k, v in final["guarantees"].items() if k != "all_hold" and v["ok"] is False]
+        console.print(f"[red]guarantees that failed:[/red] {', '.join(broken)}")
+        raise typer.Exit(GUARANTEE_FAILED)
+
+
+def _cover_every_fault(run: DemoRun, stop: threading.Event) -> None:
+    """Past the duration, go on until every kind of fault was injected once (bounded)."""
+    if run.chaos is None:
+        return
+    timeout = run.chaos_timings.cover_timeout_s
+    deadline = time.monotonic() + timeout
+    while not run.chaos.wait_covered(REFRESH_S):
+        if stop.is_set() or time.monotonic() > deadline:
+            console.print(f"not every kind of fault was injected within {timeout:.0f} s more")
+            return
+        died = run.died()
+        if died:
+            raise EdgewardError("; ".join(died))
 
 
 def _announce(run: DemoRun) -> None:
@@ -191,5 +232,16 @@ def _summary(report: dict[str, Any]) -> Table:
         f"{approvals['approved']} approved, {approvals['denied']} denied, "
         f"{approvals['expired']} expired, {approvals['pending']} pending",
     )
+    if report["faults"] is not None:
+        table.add_row("faults injected", json.dumps(report["faults"]["by_kind"]))
+    guarantees = report["guarantees"]
+    table.add_row(
+        "guarantees",
+        ", ".join(f"{k}: {_verdict(v['ok'])}" for k, v in guarantees.items() if k != "all_hold"),
+    )
     table.add_row("errors", str(len(report["errors"])))
     return table
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("holds" if ok else "FAILS")

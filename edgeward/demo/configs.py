@@ -8,6 +8,8 @@ deployment's own, with the story's short timings.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from edgeward.demo.layout import DemoLayout, free_port
 from edgeward.demo.options import DemoOptions
 
@@ -15,12 +17,21 @@ CHALLENGERS = (("mlp-fedavg", "fedavg"), ("mlp-median", "median"))
 """Small challengers trained side by side: (name, strategy), all MLPs."""
 
 
-def write_configs(layout: DemoLayout, options: DemoOptions, broker_url: str) -> None:
-    """Write control.toml, aggregator.toml and one <site>.toml per site."""
+def write_configs(
+    layout: DemoLayout,
+    options: DemoOptions,
+    broker_url: str,
+    site_broker_urls: Mapping[str, str] | None = None,
+) -> None:
+    """Write control.toml, aggregator.toml and one <site>.toml per site.
+
+    `site_broker_urls` points a site at another broker address (its relay under `--chaos`).
+    """
     layout.control_config.write_text(_control(layout, options))
     layout.aggregator_config.write_text(_aggregator(layout, options))
     for site in layout.sites:
-        layout.site_config(site).write_text(_site(layout, options, site, broker_url))
+        url = (site_broker_urls or {}).get(site, broker_url)
+        layout.site_config(site).write_text(_site(layout, options, site, url))
 
 
 def _control(layout: DemoLayout, options: DemoOptions) -> str:

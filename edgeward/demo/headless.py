@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from typing import Any
 
+from edgeward.demo.guarantees import decisions_ran_twice, judge, working_model
 from edgeward.demo.report import (
     journaled_decisions,
     mqtt_losses,
@@ -27,7 +29,8 @@ def collect_report(run: DemoRun) -> dict[str, Any]:
     mqtt = _drained_mqtt(run)
     decisions = _drained_decisions(run)
     counts = run.api.get("/decisions/counts")
-    rollouts = rollout_outcomes(run.api.get("/rollouts", limit=100), run.started_at)
+    every_rollout = run.api.get("/rollouts", limit=100)
+    rollouts = rollout_outcomes(every_rollout, run.started_at)
     quarantined: dict[str, int] = {}
     ingested = 0
     for site in run.sites:
@@ -40,10 +43,21 @@ def collect_report(run: DemoRun) -> dict[str, Any]:
     story = run.story.state if run.story else None
     training = training_runs(run.layout.aggregator_state)
     lost_mqtt = sum(site["lost"] for site in mqtt.values())
+    messages_lost = lost_mqtt + decisions["missing"]
+    faults = _faults(run)
     return {
         "duration_s": round(time.time() - run.started_at, 1),
         "sites": len(run.sites),
-        "messages_lost": lost_mqtt + decisions["missing"],
+        "messages_lost": messages_lost,
+        "guarantees": judge(
+            messages_lost=messages_lost,
+            decisions=_decision_runs(run),
+            models={s.name: working_model(run.layout.site_dir(s.name)) for s in run.sites},
+            champion=run.api.get("/overview")["champion"],
+            rollouts=every_rollout,
+            faults=faults["injected"] if faults else None,
+        ),
+        "faults": faults,
         "message_accounting": {"mqtt": mqtt, "decision_reports": decisions},
         "records_ingested": ingested,
         "quarantined_by_reason": dict(sorted(quarantined.items())),
@@ -75,6 +89,28 @@ def collect_report(run: DemoRun) -> dict[str, Any]:
             {"at_s": _since(run, at), "event": text} for at, text in (story.events if story else [])
         ],
         "errors": _errors(run),
+    }
+
+
+def _faults(run: DemoRun) -> dict[str, Any] | None:
+    """Return the faults `--chaos` injected: counts by kind, and each with its evidence."""
+    if run.chaos is None:
+        return None
+    return {
+        "seed": run.chaos_timings.seed,
+        "by_kind": run.chaos.counts(),
+        "total": len(run.chaos.records),
+        "injected": [record.to_dict(run.started_at) for record in run.chaos.records],
+    }
+
+
+def _decision_runs(run: DemoRun) -> dict[str, dict[str, Any]]:
+    seen = run.actions.by_site() if run.actions is not None else {}
+    return {
+        site.name: decisions_ran_twice(
+            run.layout.site_dir(site.name), seen.get(site.name, Counter())
+        )
+        for site in run.sites
     }
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import shutil
 import socket
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edgeward.demo.options import DemoOptions
@@ -97,8 +98,14 @@ def new_layout(options: DemoOptions) -> DemoLayout:
     )
 
 
-def prepare_identities(layout: DemoLayout, options: DemoOptions) -> None:
-    """Make the CA, enroll every site, give each a SuperNode key and a simulated history."""
+def prepare_identities(
+    layout: DemoLayout, options: DemoOptions, control_addresses: Mapping[str, str] | None = None
+) -> None:
+    """Make the CA, enroll every site, give each a SuperNode key and a simulated history.
+
+    `control_addresses` gives a site another control-plane address in its enrollment bundle
+    (under `--chaos`, the relay its link can be cut at); by default every site gets the PKI's.
+    """
     from certs import create_node_keys, init_pki, issue_device
     from edge_agent.enrollment import enroll_device
     from edge_agent.learning.simulated_site import SimulatedHistory, fill_simulated_site
@@ -108,7 +115,9 @@ def prepare_identities(layout: DemoLayout, options: DemoOptions) -> None:
     for index, site in enumerate(layout.sites):
         bundle = layout.root / "bundles" / f"{site}.bundle"
         bundle.parent.mkdir(parents=True, exist_ok=True)
-        issue_device(pki, site, out=bundle)
+        address = (control_addresses or {}).get(site)
+        issue_device(pki if address is None else replace(pki, control_plane_address=address),
+                     site, out=bundle)  # fmt: skip
         enroll_device(bundle, layout.site_dir(site))
         keys = create_node_keys(layout.site_dir(site) / "node", site)
         layout.node_keys().mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,39 @@ class StoryTimings:
 
 
 @dataclass(kw_only=True, slots=True, frozen=True)
+class ChaosTimings:
+    """When `--chaos` injects faults, and how long each lasts (seconds unless said).
+
+    Faults come one at a time, in rounds: each round injects every kind once, in an order
+    and on targets drawn from the seed, so a short run already shows every kind.
+    """
+
+    seed: int = 0
+    """Seeds the order of faults, their targets, gaps and durations: a run can be replayed."""
+    wait_for_champion: bool = True
+    """Start once a champion serves: "every site ends with a working model" then tests
+    keeping one through the faults, not training the first one under them."""
+    gap_min_s: float = 3.0
+    gap_max_s: float = 8.0
+    """The pause before each fault is drawn from [gap_min_s, gap_max_s]."""
+    down_min_s: float = 1.0
+    down_max_s: float = 5.0
+    """A killed role stays down this long (drawn) before it is started again."""
+    link_down_min_s: float = 6.0
+    link_down_max_s: float = 15.0
+    """A site's link stays cut this long (drawn)."""
+    disk_full_s: float = 25.0
+    """How long a site's disk stays full before space is freed. Long enough for a WAL
+    checkpoint (every few seconds to tens of seconds here) to need room it does not have."""
+    disk_headroom_bytes: int = 4096
+    """Room left on the "disk": one page; the agent's store may grow this much, no more."""
+    restart_timeout_s: float = 120.0
+    """A restarted role that is not up again in this long is a failed recovery."""
+    cover_timeout_s: float = 300.0
+    """Past `--duration`, go on until every kind was injected once, at most this long."""
+
+
+@dataclass(kw_only=True, slots=True, frozen=True)
 class DemoOptions:
     """What the demo runs."""
 
@@ -53,3 +86,5 @@ class DemoOptions:
     llm: bool = False
     """Screen with the on-device LLM too (slow on small machines; rules alone by default)."""
     timings: StoryTimings = field(default_factory=StoryTimings)
+    chaos: ChaosTimings | None = None
+    """Inject faults alongside the story (`--chaos`); None: no faults beyond the story's."""

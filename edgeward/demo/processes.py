@@ -53,14 +53,26 @@ class RoleProcess:
         """Return whether the process is alive."""
         return self.process is not None and self.process.poll() is None
 
-    def log_text(self) -> str:
-        """Return what it logged so far."""
-        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+    def log_text(self, since: int = 0) -> str:
+        """Return what it logged so far (from byte `since` on)."""
+        if not self.log_file.exists():
+            return ""
+        with self.log_file.open("rb") as file:
+            file.seek(since)
+            return file.read().decode(errors="replace")
 
-    def wait_for_log(self, text: str, timeout: float) -> None:
-        """Wait until `text` is in the log; raise if the process exits or time runs out."""
+    def log_size(self) -> int:
+        """Return the log's size now: where what it logs next begins."""
+        return self.log_file.stat().st_size if self.log_file.exists() else 0
+
+    def wait_for_log(self, text: str, timeout: float, *, since: int = 0) -> None:
+        """Wait until `text` is in the log (past byte `since`); raise if it exits or times out.
+
+        A restarted role appends to the same log, so its readiness is looked for in what it
+        wrote since the restart.
+        """
         deadline = time.monotonic() + timeout
-        while text not in self.log_text():
+        while text not in self.log_text(since):
             if not self.running:
                 raise DemoProcessError(f"{self.name} exited at start; see {self.log_file}")
             if time.monotonic() > deadline:

@@ -3,7 +3,9 @@
 Every role runs as the real command a deployment would run, in its own process
 (`edgeward control-plane serve`, `edgeward aggregator serve`, `edgeward agent run` with a
 SuperNode); the demo only prepares their folder, starts them, plays the story, watches and
-stops them by their ids.
+stops them by their ids. With `--chaos` it also kills and restarts them, cuts sites' links
+(each site then reaches the control plane and the broker through its own relay) and fills
+a site's disk; see `edgeward.demo.chaos`.
 """
 
 from __future__ import annotations
@@ -20,20 +22,32 @@ from typing import Any
 
 import httpx
 
+from edgeward.demo.actions import ActionWatch
 from edgeward.demo.broker import EmbeddedBroker
+from edgeward.demo.chaos import ChaosInjector, FaultPlan
 from edgeward.demo.configs import write_configs
+from edgeward.demo.faults import fault_handlers
 from edgeward.demo.layout import DemoLayout, new_layout, prepare_identities
+from edgeward.demo.mosquitto import MosquittoBroker, find_mosquitto
 from edgeward.demo.operator import ApiClient, ScriptedOperator
-from edgeward.demo.options import DemoOptions
+from edgeward.demo.options import ChaosTimings, DemoOptions
 from edgeward.demo.processes import DemoProcessError, RoleProcess, stop_all
+from edgeward.demo.relay import LinkRelay, Upstream
 from edgeward.demo.report import SiteCounts
 from edgeward.demo.story import Story
 from edgeward.errors import EdgewardError
 from edgeward.simulator import PublishOptions, publish_simulation
+from edgeward.simulator.mqtt_link import parse_mqtt_url
 from edgeward.simulator.run_options import PublishReport
 
 log = logging.getLogger(__name__)
 ADMIN = "admin"
+READY_LOG: dict[tuple[bool, bool], tuple[str, ...]] = {
+    (True, False): ("dashboard serving on",),
+    (False, True): ("SuperLink serving on",),
+    (False, False): ("subscribed to", "SuperNode started"),
+}
+"""What a (restarted) role logs once it is up: keyed by (is control plane, is aggregator)."""
 START_TIMEOUT_S = 120.0
 ROLLOUT_END_TIMEOUT_S = 90.0
 
@@ -66,7 +80,7 @@ class DemoRun:
     ) -> None:
         self.options = options
         self.layout: DemoLayout = new_layout(options)
-        self.broker: EmbeddedBroker | None = None
+        self.broker: EmbeddedBroker | MosquittoBroker | None = None
         self.broker_url = options.mqtt_url or ""
         self.control: RoleProcess | None = None
         self.aggregator: RoleProcess | None = None
@@ -77,8 +91,18 @@ class DemoRun:
         self.operator: ScriptedOperator | None = None
         self.errors: list[str] = []
         self.started_at = time.time()
+        self.relays: dict[str, tuple[LinkRelay, ...]] = {}
+        self.relays_mqtt = False
+        self.chaos: ChaosInjector | None = None
+        self.actions: ActionWatch | None = None
+        self._down_on_purpose: set[str] = set()
         self._on_event = on_event
         self._stop = threading.Event()
+
+    @property
+    def chaos_timings(self) -> ChaosTimings:
+        """Return the chaos settings (the defaults when the run has no chaos)."""
+        return self.options.chaos or ChaosTimings()
 
     def event(self, text: str) -> None:
         """Tell the person watching what just happened."""
@@ -91,12 +115,27 @@ class DemoRun:
         """Prepare the folder, then start the broker, control plane, aggregator and sites."""
         self.layout.root.mkdir(parents=True, exist_ok=True)
         if self.options.mqtt_url is None:
-            self.broker = EmbeddedBroker()
+            self.broker = self._local_broker()
             self.broker.start()
             self.broker_url = self.broker.url
-        self.event(f"MQTT broker at {self.broker_url}")
-        prepare_identities(self.layout, self.options)
-        write_configs(self.layout, self.options, self.broker_url)
+        kind = "mosquitto" if isinstance(self.broker, MosquittoBroker) else "given"
+        kind = "embedded amqtt" if isinstance(self.broker, EmbeddedBroker) else kind
+        self.event(f"MQTT broker ({kind}) at {self.broker_url}")
+        self.actions = ActionWatch(self.broker_url, mqtt_v311=self.options.mqtt_url is None)
+        self.actions.start()
+        if self.options.chaos is not None:
+            self._start_relays()
+        prepare_identities(
+            self.layout,
+            self.options,
+            {site: f"tcp://127.0.0.1:{relays[0].port}" for site, relays in self.relays.items()},
+        )
+        broker_urls = {
+            site: f"mqtt://127.0.0.1:{relays[1].port}"
+            for site, relays in self.relays.items()
+            if len(relays) > 1
+        }
+        write_configs(self.layout, self.options, self.broker_url, broker_urls)
         self.event(f"CA and {len(self.layout.sites)} enrolled sites in {self.layout.pki}")
         self.credentials = self._make_admin()
         self.api = self._start_control_plane(self.credentials)
@@ -112,6 +151,57 @@ class DemoRun:
             site.simulator.start()
         self.event("simulated base stations are publishing; bad records are mixed in")
         self._start_story(self.api)
+        if self.options.chaos is not None:
+            self._start_chaos(self.options.chaos)
+
+    def _start_relays(self) -> None:
+        """Put a cuttable relay between each site and the control plane (and the broker).
+
+        The broker is relayed when it speaks plain MQTT: a TLS broker's certificate names
+        its own host, not the relay's, so then only the control link can be cut.
+        """
+        broker = parse_mqtt_url(self.broker_url)
+        self.relays_mqtt = not broker.tls
+        for site in self.layout.sites:
+            relays = [
+                LinkRelay(
+                    f"{site} control", Upstream(host="127.0.0.1", port=self.layout.control_port)
+                )
+            ]
+            if self.relays_mqtt:
+                relays.append(
+                    LinkRelay(f"{site} mqtt", Upstream(host=broker.host, port=broker.port))
+                )
+            self.relays[site] = tuple(relay.start() for relay in relays)
+        self.event("chaos: every site reaches the control plane and the broker through a relay")
+
+    def _start_chaos(self, timings: ChaosTimings) -> None:
+        self.chaos = ChaosInjector(
+            plan=FaultPlan(timings, self.layout.sites),
+            handlers=fault_handlers(self),
+            ready=self._champion_serves if timings.wait_for_champion else lambda: True,
+            on_event=self.event,
+        )
+        self.chaos.start()
+
+    def _champion_serves(self) -> bool:
+        if self.api is None:
+            return False
+        try:
+            return self.api.get("/overview")["champion"] is not None
+        except httpx.HTTPError:
+            return False
+
+    def _local_broker(self) -> EmbeddedBroker | MosquittoBroker:
+        """Return mosquitto under chaos if installed (amqtt drops slow QoS 1), else amqtt."""
+        binary = find_mosquitto() if self.options.chaos is not None else None
+        if binary is not None:
+            return MosquittoBroker(binary, self.layout.root / "mosquitto")
+        if self.options.chaos is not None:
+            self.event(
+                "chaos without mosquitto: amqtt drops what an agent leaves unacknowledged 5 s"
+            )
+        return EmbeddedBroker()
 
     def _make_admin(self) -> Credentials:
         config = str(self.layout.control_config)
@@ -214,6 +304,43 @@ class DemoRun:
             )
             self.operator.start()
 
+    # -- roles, for the chaos ------------------------------------------------------------
+    def agent(self, site: str) -> RoleProcess:
+        """Return a site's agent process."""
+        for run in self.sites:
+            if run.name == site:
+                return run.agent
+        raise DemoProcessError(f"no site named {site}")
+
+    def role(self, name: str) -> RoleProcess:
+        """Return the process of a role: "control plane", "aggregator" or a site's name."""
+        if name == "control plane" and self.control is not None:
+            return self.control
+        if name == "aggregator" and self.aggregator is not None:
+            return self.aggregator
+        return self.agent(name)
+
+    def kill_role(self, name: str) -> int | None:
+        """SIGKILL a role's process group (not a death `died()` reports); return its pid."""
+        role = self.role(name)
+        pid = role.process.pid if role.process is not None else None
+        self._down_on_purpose.add(name)
+        role.kill()
+        return pid
+
+    def restart_role(self, name: str) -> None:
+        """Start a killed role again and wait until it is up (raise if it is not)."""
+        role = self.role(name)
+        timeout = self.chaos_timings.restart_timeout_s
+        since = role.log_size()
+        try:
+            role.start()
+            for text in READY_LOG[role is self.control, role is self.aggregator]:
+                role.wait_for_log(text, timeout, since=since)
+        finally:
+            self._down_on_purpose.discard(name)  # from now on, a death is a death
+        self.event(f"{name} restarted")
+
     # -- watch ----------------------------------------------------------------------
     def site_counts(self, site: str) -> SiteCounts:
         """Return a site's store counters now."""
@@ -256,15 +383,21 @@ class DemoRun:
     def died(self) -> list[str]:
         """Return the roles whose process ended on its own."""
         roles = [self.control, self.aggregator, *(site.agent for site in self.sites)]
+        down = {self.role(name).name for name in set(self._down_on_purpose)}
         return [
             f"{role.name} exited with code {role.process.returncode}; see {role.log_file}"
             for role in roles
-            if role is not None and role.process is not None and not role.running
+            if role is not None
+            and role.process is not None
+            and not role.running
+            and role.name not in down
         ]
 
     # -- stop -----------------------------------------------------------------------
     def quiesce(self, timeout: float = 30.0, *, let_rollout_end: bool = False) -> None:
-        """Stop the story and the feeds; optionally let a running rollout end first."""
+        """Stop the chaos, the story and the feeds; optionally let a running rollout end first."""
+        if self.chaos is not None:
+            self.chaos.stop()  # ends the fault in progress: every role up, every link back
         if self.story is not None:
             self.story.stop()
         if self.operator is not None:
@@ -295,6 +428,11 @@ class DemoRun:
         self.quiesce()
         stop_all([site.agent for site in self.sites])
         stop_all([role for role in (self.aggregator, self.control) if role is not None])
+        for relays in self.relays.values():
+            for relay in relays:
+                relay.stop()
+        if self.actions is not None:
+            self.actions.stop()
         if self.api is not None:
             self.api.close()
         if self.broker is not None:
