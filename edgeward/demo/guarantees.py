@@ -9,6 +9,8 @@
 - `every_rollout_ended`: every rollout is in a final state (completed, rolled back, aborted).
 - `every_fault_recovered` (with `--chaos`): every injected fault was undone and its target
   worked again.
+- `every_kind_of_fault_injected` (with `--chaos`): the run did test every kind; a chaos run
+  that ended before its faults began proves nothing and must not pass.
 
 Each is `{"ok": true|false|null, ...}`; null means it does not apply (no model was ever
 promoted, so no site could keep one) and does not fail the run.
@@ -27,6 +29,8 @@ import numpy as np
 import torch
 
 RAN = ("executed", "notified")
+FAULT_KINDS = ("agent_kill", "aggregator_kill", "control_plane_kill", "link_drop", "disk_full")
+"""Every `edgeward.demo.chaos.FaultKind`, as the report names them."""
 FINAL_ROLLOUT_STATUSES = ("completed", "rolled_back", "aborted")
 """The rollout engine's final statuses (`control_plane.rollout.store.FINAL_STATUSES`)."""
 
@@ -140,5 +144,7 @@ def judge(
     if faults is not None:
         failed = [f for f in faults if not f["recovered"]]
         guarantees["every_fault_recovered"] = {"ok": not failed, "not_recovered": failed}
+        missing = sorted(set(FAULT_KINDS) - {str(f["kind"]) for f in faults})
+        guarantees["every_kind_of_fault_injected"] = {"ok": not missing, "missing": missing}
     guarantees["all_hold"] = all(g["ok"] is not False for g in guarantees.values())
     return guarantees

@@ -68,7 +68,7 @@ class ChaosTimings:
     """Room left on the "disk": one page; the agent's store may grow this much, no more."""
     restart_timeout_s: float = 120.0
     """A restarted role that is not up again in this long is a failed recovery."""
-    cover_timeout_s: float = 300.0
+    cover_timeout_s: float = 600.0
     """Past `--duration`, go on until every kind was injected once, at most this long."""
 
 

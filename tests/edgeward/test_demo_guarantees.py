@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent.store import AgentStore
-from edgeward.demo.guarantees import decisions_ran_twice, judge, rollouts_ended, working_model
+from edgeward.demo.chaos import FaultKind
+from edgeward.demo.guarantees import (
+    FAULT_KINDS,
+    decisions_ran_twice,
+    judge,
+    rollouts_ended,
+    working_model,
+)
 
 
 def _journal(site_dir: Path, rows: list[tuple[str, str, str, float, str]]) -> None:
@@ -96,7 +103,7 @@ def _judge(**overrides: Any) -> dict[str, Any]:
         "models": {"site-1": {"ok": True}},
         "champion": 1,
         "rollouts": [_rollout(1, "completed")],
-        "faults": [{"kind": "agent_kill", "recovered": True}],
+        "faults": [{"kind": kind, "recovered": True} for kind in FAULT_KINDS],
     }  # fmt: skip
     return judge(**{**arguments, **overrides})
 
@@ -119,3 +126,16 @@ def test_without_a_champion_the_model_guarantee_does_not_apply() -> None:
 
 def test_without_chaos_there_is_no_fault_guarantee() -> None:
     assert "every_fault_recovered" not in _judge(faults=None)
+
+
+def test_a_chaos_run_that_missed_a_kind_of_fault_fails() -> None:
+    verdict = _judge(faults=[{"kind": "agent_kill", "recovered": True}])
+    assert verdict["every_kind_of_fault_injected"]["missing"] == [
+        "aggregator_kill", "control_plane_kill", "disk_full", "link_drop",
+    ]  # fmt: skip
+    assert not verdict["all_hold"]
+    assert not _judge(faults=[])["all_hold"], "no fault at all proves nothing"
+
+
+def test_the_report_names_every_kind_the_injector_has() -> None:
+    assert set(FAULT_KINDS) == {kind.value for kind in FaultKind}
