@@ -15,7 +15,7 @@ import concurrent.futures
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, Protocol
@@ -50,6 +50,10 @@ class LlmAssessment(Protocol):
     @property
     def level(self) -> RiskLevel:
         """Return the level the model gives the decision."""
+
+    @property
+    def probabilities(self) -> Mapping[RiskLevel, float]:
+        """Return the model's probability of each level (they sum to 1)."""
 
 
 class LlmJudge(Protocol):
@@ -174,7 +178,7 @@ class RiskScreener:
         # A late answer still lands in the cache, for the next decision like this one.
         future.add_done_callback(lambda done: self._remember(key, done))
         try:
-            level = future.result(timeout=self.llm_timeout_s).level
+            assessment = future.result(timeout=self.llm_timeout_s)
         except concurrent.futures.TimeoutError:
             return LayerVerdict(
                 layer="llm",
@@ -189,8 +193,13 @@ class RiskScreener:
                 reasons=(f"the LLM failed: {err}",),
                 latency_s=time.perf_counter() - started,
             )
+        level = assessment.level
+        # The level's probability is the layer's reason: a person weighs a 0.95 and a 0.4
+        # differently, and the head has nothing more to say than that.
+        confidence = assessment.probabilities.get(level)
+        reasons = () if confidence is None else (f"the model rates it {level} ({confidence:.0%})",)
         return LayerVerdict(
-            layer="llm", level=level, reasons=(), latency_s=time.perf_counter() - started
+            layer="llm", level=level, reasons=reasons, latency_s=time.perf_counter() - started
         )
 
     def _remember(self, key: str, done: concurrent.futures.Future[LlmAssessment]) -> None:

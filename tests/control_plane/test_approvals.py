@@ -63,13 +63,9 @@ def screening(level: str = "high") -> dict[str, Any]:
         "level": level,
         "layers": [
             {"layer": "rules", "level": level, "reasons": ["peak hour", "120 users affected"]},
-            {
-                "layer": "llm",
-                "level": "medium",
-                "reasons": ["reversible"],
-                "rationale": "Sleeping a cell at peak hour drops users onto its neighbours.",
-            },
+            {"layer": "llm", "level": "medium", "reasons": ["the model rates it medium (71%)"]},
         ],
+        "rationale": "Sleeping a cell at peak hour drops users onto its neighbours.",
     }
 
 
@@ -164,7 +160,7 @@ def test_a_request_is_held_with_its_decision_and_screening(
     assert (approval.site, approval.risk, approval.status) == (SITE, "high", "pending")
     assert approval.action == "sleep_cell"
     assert approval.decision["parameters"] == {"duration_min": 30}
-    assert approval.screening["layers"][1]["rationale"].startswith("Sleeping a cell")
+    assert approval.screening["rationale"].startswith("Sleeping a cell")
     assert (approval.requested_at, approval.expires_at) == (NOW, NOW + 600)
     [entry] = audit.entries(action="approval.request")
     assert (entry.actor, entry.subject) == (f"agent:{SITE}", "decision d-1")

@@ -107,3 +107,10 @@ def test_the_screening_serialises_every_layer() -> None:
     assert data["outcome"] == "hold"
     assert [layer["layer"] for layer in data["layers"]] == ["rules", "llm"]
     assert "it takes service away during a peak hour" in data["reasons"]
+
+
+def test_the_llm_layer_gives_its_confidence_as_its_reason() -> None:
+    screening = RiskScreener(llm=FixedJudge(level="medium")).screen(decision(**QUIET))
+    llm = screening.layers[1]
+    assert llm.reasons == ("the model rates it medium (100%)",)
+    assert "the model rates it medium (100%)" in screening.reasons

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from edgeward.risk import Decision, RiskLevel
@@ -14,6 +15,11 @@ class FixedAssessment:
     """The fake's answer."""
 
     level: RiskLevel
+
+    @property
+    def probabilities(self) -> Mapping[RiskLevel, float]:
+        """All of the fake's belief is in its level."""
+        return {self.level: 1.0}
 
 
 @dataclass

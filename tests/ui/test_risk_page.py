@@ -25,7 +25,8 @@ async def test_every_role_sees_the_queue_with_each_layer(
     await user.should_see(marker=f"approval-{HIGH}")
     await user.should_see(marker=f"approval-{CRITICAL}")
     await user.should_see("Screening layers")
-    await user.should_see("Sleeping a cell at peak hour drops users onto its neighbours.")
+    await user.should_see("Why: Sleeping a cell at peak hour drops users onto its neighbours.")
+    await user.should_see("the model rates it medium (71%)")
     await user.should_see("Evidence")
     await user.should_see("Nobody has judged a held decision yet.")
 

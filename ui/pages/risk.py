@@ -17,10 +17,10 @@ from ui.wiring import dashboard_settings, operations
 
 CRITICAL_NEEDS_ADMIN = "Screened critical: only an admin can approve it (an override)."
 HISTORY_COLUMNS = ("Decision", "Site", "Risk", "Status", "By", "Comment", "When (UTC)")
-LAYER_COLUMNS = ("Layer", "Level", "Reasons", "Rationale")
+LAYER_COLUMNS = ("Layer", "Level", "Reasons")
 
 
-def layer_rows(layers: Any) -> list[tuple[str, str, str, str]]:
+def layer_rows(layers: Any) -> list[tuple[str, str, str]]:
     """Return a screening's layers (a list or a mapping of layer objects) as table rows."""
     if isinstance(layers, Mapping):
         named = [(str(name), value) for name, value in layers.items()]
@@ -38,7 +38,6 @@ def layer_rows(layers: Any) -> list[tuple[str, str, str, str]]:
                 str(layer.get("layer") or layer.get("name") or name or "—"),
                 str(layer.get("level") or "—"),
                 "; ".join(map(str, reasons)) if isinstance(reasons, list) else str(reasons),
-                str(layer.get("rationale") or "—"),
             )
         )
     return rows
@@ -135,6 +134,9 @@ def held_card(who: Principal, approval: Approval, refresh: Refresh) -> None:
                 _pairs("Evidence", decision.get("evidence"))
             with ui.column().classes("gap-0"):
                 _pairs("Context", decision.get("context"))
+        rationale = approval.screening.get("rationale")
+        if rationale:
+            ui.label(f"Why: {rationale}").classes("italic").mark("rationale")
         rows = layer_rows(approval.screening.get("layers"))
         if rows:
             ui.label(f"Screening layers (final level: {approval.risk})").classes("font-semibold")
