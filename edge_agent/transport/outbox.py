@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from edge_agent.store import AgentStore
+from edge_agent.transport.errors import TransportError
 from edge_agent.transport.pending import OnReply
 from edgeward.wire import Ack, ErrorCode, ErrorReply, WireError, WireMessage, decode, encode
 
@@ -77,15 +78,43 @@ class Outbox:
         self._thread: threading.Thread | None = None
 
     def put(self, message: WireMessage) -> None:
-        """Store `message` durably (committed on return); a message id already stored is kept."""
+        """Store `message` durably (committed on return); a message id already stored is kept.
+
+        When the link is up and nothing older waits to be sent, the message is also handed
+        to the link at once, in the same transaction that records the attempt: the forwarder
+        would send it anyway, a thread hop and another commit later. Otherwise (offline, or
+        a backlog it must not overtake) it waits for the forwarder.
+        """
         frames = encode(message)
         payload = frames[1] if len(frames) > 1 else None
+        now = self._clock()
         with self._store.transaction() as conn:
-            conn.execute(
-                "INSERT INTO outbox (id, type, header, payload, created_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (id) DO NOTHING",
-                (message.id, message.type, frames[0], payload, self._clock()),
+            send_now = (
+                self._link.connected.is_set()
+                and not conn.execute(
+                    "SELECT EXISTS (SELECT 1 FROM outbox WHERE last_attempt_at IS NULL)"
+                ).fetchone()[0]
             )
+            inserted = conn.execute(
+                "INSERT INTO outbox (id, type, header, payload, created_at, attempts, "
+                "last_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    message.id,
+                    message.type,
+                    frames[0],
+                    payload,
+                    now,
+                    1 if send_now else 0,
+                    now if send_now else None,
+                ),
+            ).rowcount
+        if send_now and inserted:
+            try:
+                self._link.send(
+                    message, on_reply=self._on_answer, reply_timeout_s=self._resend_after_s
+                )
+            except TransportError as err:  # stopping: it is stored, resent after a restart
+                log.info("outbox message %s stays stored: %s", message.id, err)
         self._wake.set()
 
     def backlog(self) -> int:

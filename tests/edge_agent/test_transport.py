@@ -356,6 +356,28 @@ def test_an_offline_outbox_sends_nothing_and_put_does_not_block(tmp_path: Path) 
         store.close()
 
 
+def test_an_online_put_sends_at_once_but_never_ahead_of_older_messages(tmp_path: Path) -> None:
+    store = AgentStore.open(tmp_path)
+    link = OfflineLink()
+    outbox = Outbox(store, link)  # no forwarder running: only put() itself can send
+    try:
+        waiting = result(version=2)
+        outbox.put(waiting)
+        link.connected.set()
+        outbox.put(result(version=3))
+        assert link.sent == []  # version 2 waits for the forwarder; 3 must not overtake it
+        outbox.forward_once()
+        assert [m.id for m in link.sent] == [waiting.id, outbox.entries()[1].id]
+        link.sent.clear()
+        fresh = result(version=4)
+        outbox.put(fresh)
+        assert link.sent == [fresh]
+        outbox.forward_once()
+        assert link.sent == [fresh]  # not sent twice before its answer is due
+    finally:
+        store.close()
+
+
 def test_the_outbox_drains_when_the_control_plane_comes_up_later(
     tmp_path: Path,
     server_keys: Keys,
