@@ -1,15 +1,36 @@
 """Model delivery and control-plane load: the protocol against plain ZeroMQ, in one run.
 
-1. Delivery: a signed 1 MB bundle rolled out in one wave to 50 agents (one process holding 50
-   real agent links: each its own CURVE socket, outbox, resumable chunked fetch, signature and
-   digest checks, unpacking, smoke test, atomic switch, reported activation) against pushing
-   the same bytes to 50 plain DEALER sockets that write them to disk and answer (no CURVE, no
-   protocol). Both from the same start signal to the last agent done.
+1. Delivery: a signed 1 MB bundle rolled out in one wave to 50 agents (spread over
+   `--processes` processes, each agent a real link: its own CURVE socket, outbox, resumable
+   chunked fetch with several requests in flight, signature and digest checks, unpacking,
+   smoke test, atomic switch, reported activation) against pushing the same bytes to 50 plain
+   DEALER sockets, spread over as many processes, that write them to disk and answer (no
+   CURVE, no protocol). Each from its start (the rollout starting; the first byte sent) to the
+   last agent done (its activation committed by the control plane; its answer received),
+   both learnt by blocking, not polling.
 2. Load: `edgeward control-plane serve` as its own process with 500 enrolled agents
-   heartbeating once a second over CURVE; its CPU time over the window, and heartbeats lost.
+   heartbeating once a second over CURVE; its CPU time over the window, and heartbeats lost
+   (`--no-heartbeat` skips it).
 
 Prints one JSON object: rollout_s, raw_zmq_s, ratio (goal <= 1.5), heartbeat_cpu_fraction_of_core
-(goal < 0.5), heartbeats_lost (goal 0).
+(goal < 0.5), heartbeats_lost (goal 0), and where the rollout's time went: fetch_s (until the
+last agent held the whole archive), delivery_s (until the last agent had it verified and
+installed on disk) and activation_s (the rest: smoke test, atomic switch, the report committed).
+
+The ratio goal is not met, and on a 2-core machine it cannot be: the protocol does work per
+agent that the raw peer does not, and none of it may be skipped. CURVE encrypts every byte on
+the control plane and decrypts it on the agent (about 2 to 3 ms of CPU per MB here, against
+0.65 ms for plain ZeroMQ); the agent then unpacks the archive with fsyncs, hashes the weights,
+checks the Ed25519 signature, schema and version order, builds the model and runs the torch
+smoke test, switches atomically and commits its report, and the control plane commits it in
+turn. Measured with thread CPU clocks that is about 10 ms of Python per agent on top of the
+crypto: for 50 agents, half a CPU-second or more against the raw peer's tenth, on cores shared
+with the control plane. The breakdown shows fetching dominates, because the fetches of the
+last agents share the CPU with the checks and activations of the first ones.
+
+Agents are spread over 5 processes by default, not 2: 25 agents sharing one interpreter queue
+for its GIL, and under load the smoke test (timed by wall clock) then overran its 200 ms budget
+and refused a good model, which no real agent, alone in its process, would see.
 """
 
 from __future__ import annotations
@@ -273,7 +294,7 @@ def main() -> None:
     parser.add_argument(
         "--processes",
         type=int,
-        default=2,
+        default=5,
         help="processes the delivery agents are spread over (both peers use the same)",
     )
     parser.add_argument(
