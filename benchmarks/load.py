@@ -54,7 +54,7 @@ if str(ROOT) not in sys.path:
 from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: E402
 
-from benchmarks.support.load_swarm import percentile  # noqa: E402
+from benchmarks.support.load_figures import cpu_seconds, delivery, handling, memory_mb  # noqa: E402
 from certs import init_pki, issue_device, load_pki  # noqa: E402
 from control_plane.local import LocalPlane, open_local  # noqa: E402
 from control_plane.registry import SqliteRegistry  # noqa: E402
@@ -67,31 +67,6 @@ SWARM = ROOT / "benchmarks" / "support" / "load_swarm.py"
 BUNDLE_HIDDEN = 880  # an MLP over 32 x 9 inputs with 880 hidden units weighs about 1 MB
 TERMINAL = ("completed", "rolled_back", "aborted")
 RSS_GROWTH_GOAL_MB = 256
-
-
-def cpu_from_stat(stat: str, ticks_per_s: int) -> float:
-    """Return user + system CPU seconds from the text of /proc/<pid>/stat."""
-    fields = stat.rsplit(")", 1)[1].split()  # the command name may hold spaces and ")"
-    return (int(fields[11]) + int(fields[12])) / ticks_per_s
-
-
-def mb_from_status(status: str, key: str) -> float:
-    """Return a `kB` field of /proc/<pid>/status (VmRSS, VmHWM) in MB."""
-    for line in status.splitlines():
-        name, _, value = line.partition(":")
-        if name == key:
-            return int(value.split()[0]) / 1024
-    raise ValueError(f"/proc status has no {key}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """Return the CPU seconds a process has used."""
-    return cpu_from_stat(Path(f"/proc/{pid}/stat").read_text(), os.sysconf("SC_CLK_TCK"))
-
-
-def memory_mb(pid: int, key: str) -> float:
-    """Return a process's resident memory now (VmRSS) or at its peak (VmHWM), in MB."""
-    return mb_from_status(Path(f"/proc/{pid}/status").read_text(), key)
 
 
 def rollout_plan(duration_s: float) -> RolloutPlan:
@@ -312,7 +287,7 @@ def run(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     }
     return {
         **resources,
-        **handling(watch, final, window_s),
+        **handling(list(watch.snapshots.values()), final, window_s),
         **delivery(light, full, stored),
         **rollout_figures(plane, watch, rollout_state),
     }
@@ -328,49 +303,6 @@ def _rollout_cpu(watch: Watch) -> float | None:
         return None
     (start, cpu_start), (end, cpu_end) = watch.rollout_span
     return round((cpu_end - cpu_start) / max(1e-3, end - start), 4)
-
-
-def handling(watch: Watch, final: dict[str, Any], window_s: float) -> dict[str, Any]:
-    """Return the server's handling percentiles over the run's windows, and its totals."""
-    snapshots = [*watch.snapshots.values(), final] if final else list(watch.snapshots.values())
-    p99s = [s["handling_p99_ms"] for s in snapshots]
-    return {
-        "messages_received": final.get("received", 0),
-        "messages_per_s": round(final.get("received", 0) / window_s, 1),
-        "handling_p50_ms": round(percentile([s["handling_p50_ms"] for s in snapshots], 0.5), 3),
-        "handling_p99_ms": round(max(p99s, default=0.0), 3),
-        "handling_p99_ms_median_window": round(percentile(p99s, 0.5), 3),
-        "handling_max_ms": round(max((s["handling_max_ms"] for s in snapshots), default=0.0), 3),
-        "control_plane_errors": final.get("errors", 0) + final.get("push_failures", 0),
-    }
-
-
-def delivery(light: dict[str, Any], full: dict[str, Any], stored: dict[str, int]) -> dict[str, Any]:
-    """Return what agents sent against what the control plane answered and stored.
-
-    Heartbeats are counted on the light agents: real links drop a heartbeat by design while
-    their link is still connecting, which is no loss of the control plane's.
-    """
-    sent = {
-        "heartbeats": light["heartbeat"]["sent"],
-        "decision_reports": light["decision_report"]["sent"] + full["decision_reports_put"],
-        "approval_requests": light["approval_request"]["sent"] + full["approval_requests_put"],
-    }
-    figures: dict[str, Any] = {}
-    for name, count in sent.items():
-        figures[f"{name}_sent"] = count
-        figures[f"{name}_stored"] = stored[name]
-        figures[f"{name}_lost"] = max(0, count - stored[name])
-    kinds = [value for value in light.values() if isinstance(value, dict) and "sent" in value]
-    figures["unanswered_messages"] = (
-        sum(kind["sent"] - kind["answered"] for kind in kinds) + full["outbox_backlog"]
-    )
-    figures["heartbeat_rtt_p50_ms"] = light["heartbeat"]["rtt_p50_ms"]
-    figures["heartbeat_rtt_p99_ms"] = light["heartbeat"]["rtt_p99_ms"]
-    figures["heartbeat_rtt_p99_ms_outside_fetches"] = light["steady_heartbeat_rtt_p99_ms"]
-    figures["load_generator_lateness_p99_ms"] = light["send_lateness_p99_ms"]
-    figures["agent_errors"] = light["errors"]
-    return figures
 
 
 def rollout_figures(plane: LocalPlane, watch: Watch, state: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.support.load_swarm import decision_message
+from benchmarks.support.load_messages import decision_message
 from edge_agent.control_link import ControlLink
 from edge_agent.enrollment import enroll_device, load_identity
 from edge_agent.inference import LiveQuality

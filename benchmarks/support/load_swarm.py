@@ -19,13 +19,10 @@ until its stdin closes, then waits for what is still unanswered and prints one J
 
 from __future__ import annotations
 
-import io
 import json
 import sys
-import tarfile
 import time
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -36,10 +33,9 @@ if str(ROOT) not in sys.path:
 
 import zmq  # noqa: E402
 
+from benchmarks.support.load_figures import Tally, percentile  # noqa: E402
+from benchmarks.support.load_messages import archive_digest, decision_message  # noqa: E402
 from certs import parse_curve_certificate, read_enrollment_bundle  # noqa: E402
-from edgeward.bundles import MANIFEST_FILE, bundle_digest, parse_manifest  # noqa: E402
-from edgeward.errors import EdgewardError  # noqa: E402
-from edgeward.risk import Action, Decision, DecisionContext, RiskLevel  # noqa: E402
 from edgeward.wire import (  # noqa: E402
     Ack,
     ActivationResult,
@@ -52,7 +48,6 @@ from edgeward.wire import (  # noqa: E402
     FetchChunk,
     Heartbeat,
     Hello,
-    JsonObject,
     ModelOffer,
     RollbackOrder,
     WireMessage,
@@ -62,111 +57,8 @@ from edgeward.wire import (  # noqa: E402
 
 KINDS: Final = ("hello", "heartbeat", "decision_report", "approval_request", "fetch", "activation")
 """What a light agent sends and expects an answer to."""
-HIGH_RISK_EVERY: Final = 10
-APPROVAL_WAIT_S: Final = 120.0
-"""How long a held decision waits for a person: short enough that some expire in the run."""
 GRACE_S: Final = 20.0
 """How long to wait for answers after stdin closes before counting the rest as lost."""
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Return the nearest-rank percentile (0 for no values), as the server's stats compute it."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-@dataclass(slots=True)
-class Tally:
-    """Messages of one kind: sent, answered (with round trips) and refused with an error."""
-
-    sent: int = 0
-    answered: int = 0
-    refused: int = 0
-    round_trips: list[float] = field(default_factory=list)
-
-    def summary(self) -> dict[str, float | int]:
-        """Return the counts and round-trip percentiles in milliseconds."""
-        return {
-            "sent": self.sent,
-            "answered": self.answered,
-            "refused": self.refused,
-            "rtt_p50_ms": round(percentile(self.round_trips, 0.50) * 1000, 2),
-            "rtt_p99_ms": round(percentile(self.round_trips, 0.99) * 1000, 2),
-        }
-
-
-def decision_message(
-    site: str, number: int, *, model_version: int | None, at: float
-) -> list[WireMessage]:
-    """Return what an agent sends for its `number`th decision, as its decision engine would.
-
-    Every `HIGH_RISK_EVERY`th decision (the first, the eleventh, ...) is high risk: an
-    approval request and a `held` report; the others are low risk and `executed`.
-    """
-    risk: RiskLevel = "high" if number % HIGH_RISK_EVERY == 1 else "low"
-    decision = Decision(
-        id=f"{site}.d{number}",
-        site=site,
-        action=Action.SLEEP_CELL if risk == "high" else Action.RAISE_ALARM,
-        target=f"cell-{number % 12}",
-        model_version=model_version,
-        confidence=0.8,
-        evidence={"prb_util_dl": 0.04, "users_active": 3.0},
-        context=DecisionContext(hour=3, users_affected=3 if risk == "high" else 0),
-        summary=f"load benchmark decision {number} at {site}",
-    ).model_dump(mode="json")
-    screening: JsonObject = {"level": risk, "layers": {"rules": risk}, "reasons": ["benchmark"]}
-    outcome = "held" if risk == "high" else "executed"
-    messages: list[WireMessage] = []
-    if risk == "high":
-        request: JsonObject = {
-            "decision": decision,
-            "screening": screening,
-            "expires_at": at + APPROVAL_WAIT_S,
-        }
-        messages.append(
-            ApprovalRequest(
-                id=f"{decision['id']}.ask",
-                decision_id=decision["id"],
-                site=site,
-                risk=risk,
-                payload=request,
-            )
-        )
-    report: JsonObject = {
-        "decision": decision,
-        "screening": screening,
-        "outcome": outcome,
-        "at": at,
-    }
-    messages.append(
-        DecisionReport(
-            id=f"{decision['id']}.{outcome}",
-            decision_id=decision["id"],
-            site=site,
-            risk=risk,
-            payload=report,
-        )
-    )
-    return messages
-
-
-def archive_digest(archive: bytes) -> str | None:
-    """Return the digest of the bundle a delivered archive holds (None if it is unreadable).
-
-    The digest covers the manifest, and the manifest the weights' own digest; a light agent
-    stops there, where a real one also checks the weights, the signature and runs the model.
-    """
-    try:
-        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as members:
-            manifest = members.extractfile(MANIFEST_FILE)
-            if manifest is None:
-                return None
-            return bundle_digest(parse_manifest(manifest.read(), source=MANIFEST_FILE))
-    except (tarfile.TarError, KeyError, EdgewardError):
-        return None
 
 
 def kind_of(message: WireMessage) -> str:

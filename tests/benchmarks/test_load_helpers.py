@@ -6,14 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.load import cpu_from_stat, mb_from_status, rollout_plan
-from benchmarks.support.load_swarm import (
-    HIGH_RISK_EVERY,
+from benchmarks.load import rollout_plan
+from benchmarks.support.load_figures import (
     Tally,
-    archive_digest,
-    decision_message,
+    cpu_from_stat,
+    delivery,
+    handling,
+    mb_from_status,
     percentile,
 )
+from benchmarks.support.load_messages import HIGH_RISK_EVERY, archive_digest, decision_message
 from control_plane.approvals.payloads import parse_report, parse_request
 from control_plane.transport.stats import ServerCounters
 from edgeward.bundles import bundle_digest, read_bundle
@@ -90,3 +92,36 @@ def test_bakes_scale_with_the_run_and_never_drop_below_two_seconds() -> None:
     assert rollout_plan(600).max_bake_extension_s == 15.0
     assert rollout_plan(20).bake_s == 2.0
     assert rollout_plan(600).waves[-1] == 1.0
+
+
+def _light(sent: int, answered: int) -> dict[str, object]:
+    tally = {"sent": sent, "answered": answered, "rtt_p50_ms": 1.0, "rtt_p99_ms": 9.0}
+    return {
+        "heartbeat": tally,
+        "decision_report": {**tally, "sent": 5, "answered": 5},
+        "approval_request": {**tally, "sent": 1, "answered": 1},
+        "errors": {},
+        "send_lateness_p99_ms": 2.0,
+        "steady_heartbeat_rtt_p99_ms": 3.0,
+    }
+
+
+def test_lost_means_sent_but_not_stored_and_unanswered_counts_every_kind() -> None:
+    full = {"decision_reports_put": 4, "approval_requests_put": 1, "outbox_backlog": 2}
+    stored = {"heartbeats": 98, "decision_reports": 9, "approval_requests": 2}
+    figures = delivery(_light(sent=100, answered=99), full, stored)
+    assert figures["heartbeats_lost"] == 2
+    assert figures["decision_reports_lost"] == 0
+    assert figures["approval_requests_lost"] == 0
+    assert figures["unanswered_messages"] == 1 + 2  # one heartbeat, two in the outboxes
+
+
+def test_the_worst_windows_p99_is_reported() -> None:
+    window = {"handling_p50_ms": 1.0, "handling_max_ms": 20.0, "received": 10}
+    snapshots = [{**window, "handling_p99_ms": p99} for p99 in (5.0, 40.0, 6.0)]
+    final = {**window, "handling_p99_ms": 7.0, "received": 1000, "errors": 1}
+    figures = handling(snapshots, final, window_s=10.0)
+    assert figures["handling_p99_ms"] == 40.0
+    assert figures["handling_p99_ms_median_window"] == 7.0
+    assert figures["messages_per_s"] == 100.0
+    assert figures["control_plane_errors"] == 1
