@@ -34,6 +34,14 @@ STORE_FILE = "agent.db"
 BUSY_TIMEOUT_S = 10.0
 DISK_ERRORS = ("disk I/O error", "database or disk is full", "File too large")
 RECONNECTED = "subscribed to"
+AGENT_READY = (RECONNECTED, "SuperNode started")
+READY_LOG: dict[FaultKind, tuple[str, ...]] = {
+    FaultKind.CONTROL_PLANE_KILL: ("dashboard serving on",),
+    # A restarted SuperLink keeps the SuperNode keys it admitted, so "admitted" is not logged.
+    FaultKind.AGGREGATOR_KILL: ("SuperLink serving on",),
+    FaultKind.AGENT_KILL: AGENT_READY,
+}
+"""What a restarted role logs (since its restart) once it is up."""
 
 
 class FaultError(EdgewardError):
@@ -47,13 +55,24 @@ class RoleKill:
         self._run = run
 
     def begin(self, fault: Fault) -> dict[str, Any]:
-        """Kill the role."""
-        return {"pid": self._run.kill_role(fault.target)}
+        """SIGKILL the role's process group (marked down on purpose, not a death)."""
+        role = self._run.role(fault.target)
+        pid = role.process.pid if role.process is not None else None
+        self._run.down_on_purpose.add(fault.target)
+        role.kill()
+        return {"pid": pid}
 
     def end(self, fault: Fault, begun: dict[str, Any]) -> dict[str, Any]:
-        """Start the role again and wait until it is up."""
+        """Start the role again and wait until it says it is up (raise if it does not)."""
+        role = self._run.role(fault.target)
         started = time.monotonic()
-        self._run.restart_role(fault.target)
+        since = role.log_size()
+        try:
+            role.start()
+            for text in READY_LOG.get(fault.kind, AGENT_READY):
+                role.wait_for_log(text, self._run.chaos_timings.restart_timeout_s, since=since)
+        finally:
+            self._run.down_on_purpose.discard(fault.target)  # from now on, a death is a death
         return {"killed_pid": begun.get("pid"), "restart_s": round(time.monotonic() - started, 1)}
 
 
@@ -65,7 +84,7 @@ class LinkDrop:
 
     def begin(self, fault: Fault) -> dict[str, Any]:
         """Cut the site's control-plane and MQTT links."""
-        relays = self._run.relays.get(fault.target)
+        relays = self._run.links.of(fault.target)
         if not relays:
             raise FaultError(f"{fault.target} has no relay to cut (the demo runs without chaos)")
         cuts = sum(relay.cuts for relay in relays)
@@ -75,10 +94,10 @@ class LinkDrop:
 
     def end(self, fault: Fault, begun: dict[str, Any]) -> dict[str, Any]:
         """Restore the links and wait until the agent is subscribed to its broker again."""
-        relays = self._run.relays.get(fault.target, ())
+        relays = self._run.links.of(fault.target)
         for relay in relays:
             relay.restore()
-        if self._run.relays_mqtt:
+        if self._run.links.mqtt:
             self._run.agent(fault.target).wait_for_log(
                 RECONNECTED, self._run.chaos_timings.restart_timeout_s, since=begun["log_offset"]
             )

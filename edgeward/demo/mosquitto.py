@@ -12,6 +12,7 @@ everything for a persistent session that is away.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import socket
@@ -19,9 +20,11 @@ import subprocess
 import time
 from pathlib import Path
 
+from edgeward.demo.broker import EmbeddedBroker
 from edgeward.demo.layout import free_port
 from edgeward.demo.processes import DemoProcessError
 
+log = logging.getLogger(__name__)
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
 FALLBACK = Path("/usr/sbin/mosquitto")
@@ -30,6 +33,16 @@ FALLBACK = Path("/usr/sbin/mosquitto")
 def find_mosquitto() -> str | None:
     """Return the mosquitto binary, if installed."""
     return shutil.which("mosquitto") or (str(FALLBACK) if FALLBACK.exists() else None)
+
+
+def local_broker(workdir: Path, *, chaos: bool) -> EmbeddedBroker | MosquittoBroker:
+    """Return the broker the demo runs itself: mosquitto under chaos if installed, else amqtt."""
+    binary = find_mosquitto() if chaos else None
+    if binary is not None:
+        return MosquittoBroker(binary, workdir)
+    if chaos:
+        log.warning("no mosquitto: amqtt drops what an agent leaves unacknowledged for 5 s")
+    return EmbeddedBroker()
 
 
 class MosquittoBroker:

@@ -28,26 +28,19 @@ from edgeward.demo.chaos import ChaosInjector, FaultPlan
 from edgeward.demo.configs import write_configs
 from edgeward.demo.faults import fault_handlers
 from edgeward.demo.layout import DemoLayout, new_layout, prepare_identities
-from edgeward.demo.mosquitto import MosquittoBroker, find_mosquitto
+from edgeward.demo.mosquitto import MosquittoBroker, local_broker
 from edgeward.demo.operator import ApiClient, ScriptedOperator
 from edgeward.demo.options import ChaosTimings, DemoOptions
 from edgeward.demo.processes import DemoProcessError, RoleProcess, stop_all
-from edgeward.demo.relay import LinkRelay, Upstream
 from edgeward.demo.report import SiteCounts
+from edgeward.demo.site_links import SiteLinks
 from edgeward.demo.story import Story
 from edgeward.errors import EdgewardError
 from edgeward.simulator import PublishOptions, publish_simulation
-from edgeward.simulator.mqtt_link import parse_mqtt_url
 from edgeward.simulator.run_options import PublishReport
 
 log = logging.getLogger(__name__)
 ADMIN = "admin"
-READY_LOG: dict[tuple[bool, bool], tuple[str, ...]] = {
-    (True, False): ("dashboard serving on",),
-    (False, True): ("SuperLink serving on",),
-    (False, False): ("subscribed to", "SuperNode started"),
-}
-"""What a (restarted) role logs once it is up: keyed by (is control plane, is aggregator)."""
 START_TIMEOUT_S = 120.0
 ROLLOUT_END_TIMEOUT_S = 90.0
 
@@ -91,11 +84,11 @@ class DemoRun:
         self.operator: ScriptedOperator | None = None
         self.errors: list[str] = []
         self.started_at = time.time()
-        self.relays: dict[str, tuple[LinkRelay, ...]] = {}
-        self.relays_mqtt = False
+        self.links = SiteLinks()
         self.chaos: ChaosInjector | None = None
         self.actions: ActionWatch | None = None
-        self._down_on_purpose: set[str] = set()
+        self.down_on_purpose: set[str] = set()
+        """Roles the chaos killed and is restarting: not deaths `died()` reports."""
         self._on_event = on_event
         self._stop = threading.Event()
 
@@ -115,7 +108,9 @@ class DemoRun:
         """Prepare the folder, then start the broker, control plane, aggregator and sites."""
         self.layout.root.mkdir(parents=True, exist_ok=True)
         if self.options.mqtt_url is None:
-            self.broker = self._local_broker()
+            self.broker = local_broker(
+                self.layout.root / "mosquitto", chaos=self.options.chaos is not None
+            )
             self.broker.start()
             self.broker_url = self.broker.url
         kind = "mosquitto" if isinstance(self.broker, MosquittoBroker) else "given"
@@ -124,18 +119,12 @@ class DemoRun:
         self.actions = ActionWatch(self.broker_url, mqtt_v311=self.options.mqtt_url is None)
         self.actions.start()
         if self.options.chaos is not None:
-            self._start_relays()
-        prepare_identities(
-            self.layout,
-            self.options,
-            {site: f"tcp://127.0.0.1:{relays[0].port}" for site, relays in self.relays.items()},
-        )
-        broker_urls = {
-            site: f"mqtt://127.0.0.1:{relays[1].port}"
-            for site, relays in self.relays.items()
-            if len(relays) > 1
-        }
-        write_configs(self.layout, self.options, self.broker_url, broker_urls)
+            self.links.start(
+                self.layout.sites, control_port=self.layout.control_port, broker_url=self.broker_url
+            )
+            self.event("chaos: each site reaches the control plane and the broker via a relay")
+        prepare_identities(self.layout, self.options, self.links.control_addresses())
+        write_configs(self.layout, self.options, self.broker_url, self.links.broker_urls())
         self.event(f"CA and {len(self.layout.sites)} enrolled sites in {self.layout.pki}")
         self.credentials = self._make_admin()
         self.api = self._start_control_plane(self.credentials)
@@ -154,27 +143,6 @@ class DemoRun:
         if self.options.chaos is not None:
             self._start_chaos(self.options.chaos)
 
-    def _start_relays(self) -> None:
-        """Put a cuttable relay between each site and the control plane (and the broker).
-
-        The broker is relayed when it speaks plain MQTT: a TLS broker's certificate names
-        its own host, not the relay's, so then only the control link can be cut.
-        """
-        broker = parse_mqtt_url(self.broker_url)
-        self.relays_mqtt = not broker.tls
-        for site in self.layout.sites:
-            relays = [
-                LinkRelay(
-                    f"{site} control", Upstream(host="127.0.0.1", port=self.layout.control_port)
-                )
-            ]
-            if self.relays_mqtt:
-                relays.append(
-                    LinkRelay(f"{site} mqtt", Upstream(host=broker.host, port=broker.port))
-                )
-            self.relays[site] = tuple(relay.start() for relay in relays)
-        self.event("chaos: every site reaches the control plane and the broker through a relay")
-
     def _start_chaos(self, timings: ChaosTimings) -> None:
         self.chaos = ChaosInjector(
             plan=FaultPlan(timings, self.layout.sites),
@@ -191,17 +159,6 @@ class DemoRun:
             return self.api.get("/overview")["champion"] is not None
         except httpx.HTTPError:
             return False
-
-    def _local_broker(self) -> EmbeddedBroker | MosquittoBroker:
-        """Return mosquitto under chaos if installed (amqtt drops slow QoS 1), else amqtt."""
-        binary = find_mosquitto() if self.options.chaos is not None else None
-        if binary is not None:
-            return MosquittoBroker(binary, self.layout.root / "mosquitto")
-        if self.options.chaos is not None:
-            self.event(
-                "chaos without mosquitto: amqtt drops what an agent leaves unacknowledged 5 s"
-            )
-        return EmbeddedBroker()
 
     def _make_admin(self) -> Credentials:
         config = str(self.layout.control_config)
@@ -304,7 +261,7 @@ class DemoRun:
             )
             self.operator.start()
 
-    # -- roles, for the chaos ------------------------------------------------------------
+    # -- roles, by name (for the chaos) ----------------------------------------------------
     def agent(self, site: str) -> RoleProcess:
         """Return a site's agent process."""
         for run in self.sites:
@@ -319,27 +276,6 @@ class DemoRun:
         if name == "aggregator" and self.aggregator is not None:
             return self.aggregator
         return self.agent(name)
-
-    def kill_role(self, name: str) -> int | None:
-        """SIGKILL a role's process group (not a death `died()` reports); return its pid."""
-        role = self.role(name)
-        pid = role.process.pid if role.process is not None else None
-        self._down_on_purpose.add(name)
-        role.kill()
-        return pid
-
-    def restart_role(self, name: str) -> None:
-        """Start a killed role again and wait until it is up (raise if it is not)."""
-        role = self.role(name)
-        timeout = self.chaos_timings.restart_timeout_s
-        since = role.log_size()
-        try:
-            role.start()
-            for text in READY_LOG[role is self.control, role is self.aggregator]:
-                role.wait_for_log(text, timeout, since=since)
-        finally:
-            self._down_on_purpose.discard(name)  # from now on, a death is a death
-        self.event(f"{name} restarted")
 
     # -- watch ----------------------------------------------------------------------
     def site_counts(self, site: str) -> SiteCounts:
@@ -383,7 +319,7 @@ class DemoRun:
     def died(self) -> list[str]:
         """Return the roles whose process ended on its own."""
         roles = [self.control, self.aggregator, *(site.agent for site in self.sites)]
-        down = {self.role(name).name for name in set(self._down_on_purpose)}
+        down = {self.role(name).name for name in set(self.down_on_purpose)}
         return [
             f"{role.name} exited with code {role.process.returncode}; see {role.log_file}"
             for role in roles
@@ -428,9 +364,7 @@ class DemoRun:
         self.quiesce()
         stop_all([site.agent for site in self.sites])
         stop_all([role for role in (self.aggregator, self.control) if role is not None])
-        for relays in self.relays.values():
-            for relay in relays:
-                relay.stop()
+        self.links.stop()
         if self.actions is not None:
             self.actions.stop()
         if self.api is not None:
