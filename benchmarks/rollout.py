@@ -190,7 +190,7 @@ def delivery(root: Path, agents: int, processes: int) -> DeliveryRun:
         agents_cpu = sum(cpu_seconds(swarm.pid) for swarm in swarms) - cpu_before
         if progress is None:
             raise SystemExit(f"rollout {rollout_id} vanished from the store")
-        failed = [f"{s.site}: {s.detail}" for s in progress.sites if s.status != "activated"]
+        failed = [f"{s.site}: {s.detail}" for s in progress.sites if s.status == "failed"]
         if failed:
             raise SystemExit(f"the rollout failed on {len(failed)} sites, first {failed[0]}")
     finally:
