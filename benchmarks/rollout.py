@@ -260,7 +260,17 @@ def heartbeat_load(root: Path, agents: int, seconds: float) -> dict[str, Any]:
     config = settings_file(root, port)
     SqliteRegistry.open(root / "registry").close()
     control = subprocess.Popen(
-        [sys.executable, "-m", "edgeward", "control-plane", "serve", "--config", str(config)],
+        # Agents only: the figure is the cost of serving the fleet, not of an idle dashboard.
+        [
+            sys.executable,
+            "-m",
+            "edgeward",
+            "control-plane",
+            "serve",
+            "--config",
+            str(config),
+            "--no-dashboard",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
