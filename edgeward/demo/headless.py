@@ -14,6 +14,7 @@ from edgeward.demo.report import (
     reported_decision_ids,
     rollout_outcomes,
     training_runs,
+    unreported_outcomes,
 )
 from edgeward.demo.runner import DemoRun
 from edgeward.errors import EdgewardError
@@ -28,6 +29,13 @@ def collect_report(run: DemoRun) -> dict[str, Any]:
         raise EdgewardError("the demo did not start; there is nothing to report")
     mqtt = _drained_mqtt(run)
     decisions = _drained_decisions(run)
+    decisions["outcomes_not_reported"] = {
+        site.name: unreported
+        for site in run.sites
+        if (
+            unreported := unreported_outcomes(run.layout.site_dir(site.name), run.layout.control_db)
+        )
+    }
     counts = run.api.get("/decisions/counts")
     every_rollout = run.api.get("/rollouts", limit=100)
     rollouts = rollout_outcomes(every_rollout, run.started_at)

@@ -79,6 +79,31 @@ def reported_decision_ids(control_db: Path) -> set[str]:
         return {row[0] for row in rows}
 
 
+def unreported_outcomes(data_dir: Path, control_db: Path) -> list[dict[str, Any]]:
+    """Return a site's decisions whose journal status the control plane never heard of.
+
+    `missing` counts decisions with no report at all; this finds the subtler case, a
+    decision whose last change (say `executed` after an approval) was never reported.
+    """
+    with sqlite3.connect(f"file:{data_dir / 'agent.db'}?mode=ro", uri=True) as site:
+        journal = site.execute("SELECT id, status FROM decisions").fetchall()
+    with sqlite3.connect(f"file:{control_db}?mode=ro", uri=True) as conn:
+        heard: dict[str, set[str]] = {}
+        for decision_id, outcome in conn.execute(
+            "SELECT decision_id, outcome FROM decision_reports WHERE site != 'control-plane'"
+        ):
+            heard.setdefault(str(decision_id), set()).add(str(outcome))
+    return [
+        {
+            "decision_id": str(decision_id),
+            "status": str(status),
+            "reported": sorted(heard[decision_id]),
+        }
+        for decision_id, status in journal
+        if decision_id in heard and status not in heard[decision_id]
+    ]
+
+
 def training_runs(state_dir: Path) -> dict[str, Any]:
     """Return the aggregator's runs: by status and challenger, with their rounds."""
     runs = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
@@ -17,6 +18,7 @@ from edgeward.demo.guarantees import (
     rollouts_ended,
     working_model,
 )
+from edgeward.demo.report import unreported_outcomes
 
 
 def _journal(site_dir: Path, rows: list[tuple[str, str, str, float, str]]) -> None:
@@ -139,3 +141,27 @@ def test_a_chaos_run_that_missed_a_kind_of_fault_fails() -> None:
 
 def test_the_report_names_every_kind_the_injector_has() -> None:
     assert set(FAULT_KINDS) == {kind.value for kind in FaultKind}
+
+
+def test_a_decision_whose_last_change_never_reached_the_control_plane_is_found(
+    tmp_path: Path,
+) -> None:
+    site = tmp_path / "site-1"
+    _journal(
+        site,
+        [
+            ("a", "restart_node", "cell-1", 100.0, "executed"),
+            ("b", "raise_alarm", "cell-2", 101.0, "executed"),
+            ("c", "raise_alarm", "cell-3", 102.0, "held"),
+        ],
+    )
+    control_db = tmp_path / "control.db"
+    with sqlite3.connect(control_db) as conn:
+        conn.execute("CREATE TABLE decision_reports (decision_id TEXT, outcome TEXT, site TEXT)")
+        conn.executemany(
+            "INSERT INTO decision_reports VALUES (?, ?, 'site-1')",
+            [("a", "held"), ("a", "approved"), ("b", "executed")],
+        )
+    assert unreported_outcomes(site, control_db) == [
+        {"decision_id": "a", "status": "executed", "reported": ["approved", "held"]}
+    ], "c has no report at all: that is `missing`, counted elsewhere"
