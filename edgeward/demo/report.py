@@ -45,7 +45,14 @@ def mqtt_losses(
     published: PublishReport | None,
     story_readings: int,
 ) -> dict[str, int]:
-    """Return one site's acknowledged messages, what its store took in, and the difference."""
+    """Return one site's acknowledged messages, what its store took in, and the difference.
+
+    A message is lost when it is neither stored nor quarantined. A good reading can rightly
+    end up in quarantine: the story's overheating reading and the simulator's reading of the
+    same cell can fall on the same millisecond with different values, and the store keeps the
+    first and quarantines the second as a conflicting duplicate. That is counted apart
+    (`good_quarantined`), not as a loss.
+    """
     good = (published.readings if published else 0) + story_readings
     bad = published.bad if published else 0
     stored = after.ingested - before.ingested
@@ -56,7 +63,8 @@ def mqtt_losses(
         "unacknowledged": published.unacknowledged if published else 0,
         "stored": stored,
         "quarantined": quarantined,
-        "lost": max(0, good - stored) + max(0, bad - quarantined),
+        "good_quarantined": max(0, quarantined - bad),
+        "lost": max(0, good + bad - stored - quarantined),
     }
 
 
