@@ -15,11 +15,15 @@ same command with `--duration 900`.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.demo import (
+    assert_every_reading_accounted_for,
+    leftover_processes,
+    run_headless_demo,
+)
 
 pytestmark = pytest.mark.integration
 DURATION_S = 60
@@ -29,38 +33,21 @@ KINDS = ("agent_kill", "aggregator_kill", "control_plane_kill", "link_drop", "di
 
 @pytest.mark.timeout(RUN_TIMEOUT_S + 60)
 def test_chaos_injects_every_kind_of_fault_and_every_guarantee_holds(tmp_path: Path) -> None:
-    report_file = tmp_path / "report.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "edgeward",
-            "demo",
-            "--headless",
-            "--chaos",
-            "--chaos-seed",
-            "7",
-            "--duration",
-            str(DURATION_S),
-            "--data-dir",
-            str(tmp_path / "demo"),
-            "--report",
-            str(report_file),
-            "--interval-s",
-            "40",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
+    run = run_headless_demo(
+        tmp_path,
+        "--chaos",
+        "--chaos-seed",
+        "7",
+        duration_s=DURATION_S,
+        timeout_s=RUN_TIMEOUT_S,
     )
-    assert report_file.exists(), result.stderr[-4000:]
-    report = json.loads(report_file.read_text())
+    assert run.report is not None, run.stderr[-4000:]
+    report = run.report
     guarantees = report["guarantees"]
     broken = {k: v for k, v in guarantees.items() if k != "all_hold" and v["ok"] is not True}
     assert not broken, json.dumps(broken, indent=1)[:4000]
     assert guarantees["all_hold"]
-    assert result.returncode == 0, result.stderr[-4000:]
+    assert run.returncode == 0, run.stderr[-4000:]
 
     faults = report["faults"]
     assert all(faults["by_kind"][kind] >= 1 for kind in KINDS), faults["by_kind"]
@@ -68,14 +55,9 @@ def test_chaos_injects_every_kind_of_fault_and_every_guarantee_holds(tmp_path: P
     link = next(f for f in faults["injected"] if f["kind"] == "link_drop")
     assert link["evidence"]["connections_cut"] >= 1, "the site's open connections were cut"
 
-    for site in report["message_accounting"]["mqtt"].values():
-        assert site["acknowledged_readings"] > 0
-        assert site["stored"] == site["acknowledged_readings"]
+    assert_every_reading_accounted_for(report)
     assert report["message_accounting"]["decision_reports"]["outbox_undelivered"] == 0
     assert not report["unfinished_rollouts"]
 
     # The end of the run left no process of the demo behind, restarted ones included.
-    leftovers = subprocess.run(
-        ["pgrep", "-f", str(tmp_path / "demo")], capture_output=True, text=True, check=False
-    )
-    assert leftovers.stdout.strip() == ""
+    assert leftover_processes(tmp_path) == ""

@@ -9,50 +9,31 @@ idle machine; 180 s leaves room for a loaded one (the first federated run took 6
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.demo import (
+    assert_every_reading_accounted_for,
+    leftover_processes,
+    run_headless_demo,
+)
 
 pytestmark = pytest.mark.integration
 DURATION_S = 180
 
 
+@pytest.mark.timeout(DURATION_S + 360)
 def test_the_headless_demo_tells_the_whole_story_and_loses_nothing(tmp_path: Path) -> None:
-    report_file = tmp_path / "report.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "edgeward",
-            "demo",
-            "--headless",
-            "--duration",
-            str(DURATION_S),
-            "--data-dir",
-            str(tmp_path / "demo"),
-            "--report",
-            str(report_file),
-            "--interval-s",
-            "40",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=DURATION_S + 300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert "Dashboard: http://127.0.0.1:" in result.stderr
-    assert "stopped cleanly" in result.stderr
-    report = json.loads(report_file.read_text())
+    run = run_headless_demo(tmp_path, duration_s=DURATION_S, timeout_s=DURATION_S + 300)
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert "Dashboard: http://127.0.0.1:" in run.stderr
+    assert "stopped cleanly" in run.stderr
+    report = run.report
+    assert report is not None
 
     assert report["messages_lost"] == 0, report["message_accounting"]
-    for site in report["message_accounting"]["mqtt"].values():
-        assert site["acknowledged_readings"] > 0
-        assert site["stored"] == site["acknowledged_readings"]
-        assert site["quarantined"] == site["acknowledged_bad"]
+    assert_every_reading_accounted_for(report)
     assert report["records_ingested"] > 0
     assert sum(report["quarantined_by_reason"].values()) > 0
 
@@ -72,7 +53,4 @@ def test_the_headless_demo_tells_the_whole_story_and_loses_nothing(tmp_path: Pat
     assert report["errors"] == []
 
     # Ctrl-C / the end of the run left no process of the demo behind.
-    leftovers = subprocess.run(
-        ["pgrep", "-f", str(tmp_path / "demo")], capture_output=True, text=True, check=False
-    )
-    assert leftovers.stdout.strip() == ""
+    assert leftover_processes(tmp_path) == ""
