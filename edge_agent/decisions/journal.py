@@ -132,6 +132,28 @@ class DecisionJournal:
                 "UPDATE decisions SET asked_at = ? WHERE id = ?", (self._clock(), decision_id)
             )
 
+    def unreported(self, *, limit: int = 100) -> list[DecisionRow]:
+        """Return decisions whose current status has not gone to the outbox, oldest change first.
+
+        A report whose outbox write failed (a full disk) leaves its decision here until a later
+        report of the same status is stored; see `DecisionEngine.report_unreported`.
+        """
+        return self._rows(
+            "WHERE reported_status IS NOT status ORDER BY updated_at LIMIT ?", (limit,)
+        )
+
+    def mark_reported(self, decision_id: str, outcome: Status) -> None:
+        """Note that the report of `outcome` is in the outbox.
+
+        Only while `outcome` is still the decision's status: a slower report of an earlier
+        status must not hide a newer one that still needs sending.
+        """
+        with self._store.transaction() as conn:
+            conn.execute(
+                "UPDATE decisions SET reported_status = ? WHERE id = ? AND status = ?",
+                (outcome, decision_id, outcome),
+            )
+
     def recent(self, window_s: float = RECENT_WINDOW_S) -> list[RecentAction]:
         """Return actions that ran or were approved in the last `window_s` seconds."""
         with self._store.transaction() as conn:

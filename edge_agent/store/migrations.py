@@ -156,6 +156,20 @@ def _add_decision_asked_at(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE decisions ADD COLUMN asked_at REAL")
 
 
+def _add_decision_reported_status(db: sqlite_utils.Database) -> None:
+    # The last outcome of each decision that went into the outbox. A report whose outbox write
+    # failed (a full disk) is found by `reported_status IS NOT status` and sent again later;
+    # the partial index keeps that periodic look-up cheap however long the journal grows.
+    # Decisions already recorded count as reported: whether they were is unknowable here, and
+    # resending a site's whole history on upgrade would flood the control plane.
+    db.execute("ALTER TABLE decisions ADD COLUMN reported_status TEXT")
+    db.execute("UPDATE decisions SET reported_status = status")
+    db.execute(
+        "CREATE INDEX decisions_unreported ON decisions (updated_at) "
+        "WHERE reported_status IS NOT status"
+    )
+
+
 AGENT_MIGRATIONS: tuple[Migration, ...] = (
     Migration(name="0001_ingest_tables", apply=_create_ingest_tables),
     Migration(name="0002_holds", apply=_create_holds),
@@ -163,4 +177,5 @@ AGENT_MIGRATIONS: tuple[Migration, ...] = (
     Migration(name="0004_outbox", apply=_create_outbox),
     Migration(name="0005_decisions", apply=_create_decisions),
     Migration(name="0006_decision_asked_at", apply=_add_decision_asked_at),
+    Migration(name="0007_decision_reported_status", apply=_add_decision_reported_status),
 )
