@@ -7,7 +7,9 @@
   decision to approved and runs it, or to denied. The journal's conditional updates make the
   first verdict final and a repeat harmless; a decision past its expiry never runs.
 - Every decision and each change of its status is reported (`DecisionReport`) with the model
-  version that proposed it.
+  version that proposed it. A report that cannot be put in the outbox (a full disk) never
+  fails the decision: the journal notes which status was last reported, and a periodic pass
+  sends the current status of every decision whose report lags.
 """
 
 from __future__ import annotations
@@ -178,6 +180,26 @@ class DecisionEngine:
             log.warning("no rationale for decision %s: %s", decision.id, err)
             return fallback
 
+    def report_unreported(self) -> int:
+        """Report again the status of decisions whose last report never reached the outbox.
+
+        Runs periodically and at start, off the decision path, like `ask_pending`. It only
+        sends a report, never touches the action, so an outcome reported twice still ran once
+        (and the control plane keeps one report per decision and outcome). Returns how many
+        reports were stored this time.
+        """
+        if self._send is None:
+            return 0
+        # Under the lock, so it never reports `executed` between that record and the action.
+        with self._lock:
+            stored = 0
+            for row in self.journal.unreported():
+                ran_at = row.executed_at if row.status in ("executed", "notified") else None
+                detail = "sent again: the first report could not be stored"
+                if self._report(row.decision, None, row.status, detail=detail, at=ran_at):
+                    stored += 1
+        return stored
+
     def _report(
         self,
         decision: Decision,
@@ -185,23 +207,41 @@ class DecisionEngine:
         outcome: Status,
         *,
         detail: str = "",
-    ) -> None:
+        at: float | None = None,
+    ) -> bool:
+        """Put the report of `outcome` in the outbox; return False if that failed.
+
+        A failure (the store's disk full) is logged, not raised: the decision's status is
+        journaled already, the action must not be held up by its report, and the journal's
+        `reported_status` lags until `report_unreported` manages to send it.
+        """
         if self._send is None:
-            return
-        row = self.journal.get(decision.id)
-        screening_data = screening.to_dict() if screening else (row.screening if row else {})
-        self._send(
-            DecisionReport(
-                id=f"{decision.id[:40]}.{outcome}",
-                decision_id=decision.id,
-                site=self.site,
-                risk=screening.level if screening else (row.level if row else "low"),  # type: ignore[arg-type]
-                payload={
-                    "decision": decision.model_dump(mode="json"),
-                    "screening": screening_data,
-                    "outcome": outcome,
-                    "detail": detail,
-                    "at": self._clock(),
-                },
+            return False
+        try:
+            row = self.journal.get(decision.id)
+            screening_data = screening.to_dict() if screening else (row.screening if row else {})
+            self._send(
+                DecisionReport(
+                    id=f"{decision.id[:40]}.{outcome}",
+                    decision_id=decision.id,
+                    site=self.site,
+                    risk=screening.level if screening else (row.level if row else "low"),  # type: ignore[arg-type]
+                    payload={
+                        "decision": decision.model_dump(mode="json"),
+                        "screening": screening_data,
+                        "outcome": outcome,
+                        "detail": detail,
+                        "at": self._clock() if at is None else at,
+                    },
+                )
             )
-        )
+            self.journal.mark_reported(decision.id, outcome)
+        except Exception as err:
+            log.warning(
+                "reporting decision %s as %s failed (%s); it will be sent again",
+                decision.id,
+                outcome,
+                err,
+            )
+            return False
+        return True

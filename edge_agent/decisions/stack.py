@@ -85,7 +85,11 @@ class DecisionStack:
             stop()
 
     def _follow_up(self) -> None:
-        """Ask about new holds (with a rationale), then expire those nobody answered."""
+        """Resend lagging reports, ask about new holds, then expire those nobody answered."""
+        # First, so a failing approval request (the same full disk) cannot starve it.
+        resent = self.engine.report_unreported()
+        if resent:
+            log.info("sent %d decision report(s) that could not be stored before", resent)
         asked = self.engine.ask_pending()
         if asked:
             log.info("asked the control plane to approve %d held decision(s)", asked)
