@@ -4,6 +4,8 @@
 - `no_decision_ran_twice`: in every site's journal, no two executed decisions are the same
   event (same action, target and the reading that caused it); and every action the
   equipment saw on the broker belongs to a decision its journal says ran.
+- `every_outcome_reported`: the control plane has heard the latest status of every decision
+  in every site's journal (agents re-send an outcome whose report a full disk swallowed).
 - `every_site_has_a_working_model`: each site's active model loads from its model store and
   forecasts finite values on the site's newest readings.
 - `every_rollout_ended`: every rollout is in a final state (completed, rolled back, aborted).
@@ -120,6 +122,7 @@ def judge(
     *,
     messages_lost: int,
     decisions: dict[str, dict[str, Any]],
+    outcomes_not_reported: dict[str, Any],
     models: dict[str, dict[str, Any]],
     champion: int | None,
     rollouts: list[dict[str, Any]],
@@ -134,6 +137,10 @@ def judge(
     guarantees: dict[str, Any] = {
         "nothing_acknowledged_lost": {"ok": messages_lost == 0, "messages_lost": messages_lost},
         "no_decision_ran_twice": {"ok": not twice, "sites": decisions},
+        "every_outcome_reported": {
+            "ok": not outcomes_not_reported,
+            "not_reported": outcomes_not_reported,
+        },
         "every_site_has_a_working_model": {
             "ok": all(m["ok"] for m in models.values()) if champion is not None else None,
             "champion": champion,

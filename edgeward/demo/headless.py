@@ -29,13 +29,6 @@ def collect_report(run: DemoRun) -> dict[str, Any]:
         raise EdgewardError("the demo did not start; there is nothing to report")
     mqtt = _drained_mqtt(run)
     decisions = _drained_decisions(run)
-    decisions["outcomes_not_reported"] = {
-        site.name: unreported
-        for site in run.sites
-        if (
-            unreported := unreported_outcomes(run.layout.site_dir(site.name), run.layout.control_db)
-        )
-    }
     counts = run.api.get("/decisions/counts")
     every_rollout = run.api.get("/rollouts", limit=100)
     rollouts = rollout_outcomes(every_rollout, run.started_at)
@@ -60,6 +53,7 @@ def collect_report(run: DemoRun) -> dict[str, Any]:
         "guarantees": judge(
             messages_lost=messages_lost,
             decisions=_decision_runs(run),
+            outcomes_not_reported=decisions["outcomes_not_reported"],
             models={s.name: working_model(run.layout.site_dir(s.name)) for s in run.sites},
             champion=run.api.get("/overview")["champion"],
             rollouts=every_rollout,
@@ -158,7 +152,19 @@ def _drained_decisions(run: DemoRun) -> dict[str, Any]:
         reported = reported_decision_ids(run.layout.control_db)
         missing = journaled - reported
         outbox = sum(j["outbox"] for j in journals.values())
-        if (not missing and outbox == 0) or time.monotonic() > deadline:
+        # Agents re-send an outcome whose report could not be stored (a full disk) on their
+        # next follow-up pass, so this waits for those as it waits for the outboxes.
+        not_reported = {
+            site.name: unreported
+            for site in run.sites
+            if (
+                unreported := unreported_outcomes(
+                    run.layout.site_dir(site.name), run.layout.control_db
+                )
+            )
+        }
+        drained = not missing and outbox == 0 and not not_reported
+        if drained or time.monotonic() > deadline:
             by_level: dict[str, int] = {}
             for journal in journals.values():
                 for level, count in journal["by_level"].items():
@@ -168,6 +174,7 @@ def _drained_decisions(run: DemoRun) -> dict[str, Any]:
                 "reported_to_control_plane": len(journaled & reported),
                 "missing": len(missing),
                 "outbox_undelivered": outbox,
+                "outcomes_not_reported": not_reported,
                 "journaled_by_level": by_level,
             }
         time.sleep(0.5)

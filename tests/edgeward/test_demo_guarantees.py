@@ -102,6 +102,7 @@ def _judge(**overrides: Any) -> dict[str, Any]:
         "messages_lost": 0,
         "decisions": {"site-1": {"same_event_ran_twice": [],
                                  "actions_without_a_run_in_the_journal": []}},
+        "outcomes_not_reported": {},
         "models": {"site-1": {"ok": True}},
         "champion": 1,
         "rollouts": [_rollout(1, "completed")],
@@ -118,6 +119,7 @@ def test_all_hold_only_when_every_guarantee_holds() -> None:
     assert not _judge(faults=[{"kind": "link_drop", "recovered": False}])["all_hold"]
     twice = {"site-1": {"same_event_ran_twice": ["x"], "actions_without_a_run_in_the_journal": []}}
     assert not _judge(decisions=twice)["all_hold"]
+    assert not _judge(outcomes_not_reported={"site-1": [{"id": "d-1"}]})["all_hold"]
 
 
 def test_without_a_champion_the_model_guarantee_does_not_apply() -> None:
