@@ -56,22 +56,28 @@ def main() -> None:
     finally:
         combined.close()
     latency = latency_percentiles(latencies)
+    llm_metrics = screen_metrics(truth, llm_levels)
+    majority = majority_baseline_accuracy([case.label for case in train], truth)
     print(
         json.dumps(
             {
                 "test_cases": len(test),
                 "train_cases": len(train),
                 "rules": screen_metrics(truth, rules_levels),
-                "llm": screen_metrics(truth, llm_levels),
+                "llm": llm_metrics,
                 "combined": screen_metrics(truth, combined_levels),
-                "majority_baseline_accuracy": majority_baseline_accuracy(
-                    [case.label for case in train], truth
-                ),
+                "majority_baseline_accuracy": majority,
+                "llm_accuracy_gain_over_majority": round(llm_metrics["accuracy"] - majority, 4),
                 "llm_latency_p50_s": latency["latency_p50_s"],
                 "llm_latency_p95_s": latency["latency_p95_s"],
                 "critical_run_without_admin": critical_run,
-            },
-            indent=2,
+                "goals": {
+                    "combined.recall_high_critical": ">= 0.95",
+                    "critical_run_without_admin": "<= 0",
+                    "llm_accuracy_gain_over_majority": ">= 0.1",
+                    "llm_latency_p50_s": "< 1",
+                },
+            }
         )
     )
 
