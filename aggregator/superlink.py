@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from edgeward.errors import ConnectionFailed, EdgewardError
-from edgeward.flower_processes import flower_environment, flower_executable
+from edgeward.flower_processes import (
+    detached_groups,
+    flower_environment,
+    flower_executable,
+    kill_groups,
+)
 
 log = logging.getLogger(__name__)
 CONNECTION = "edgeward"
@@ -114,12 +119,14 @@ class SuperLinkProcess:
         """Stop the SuperLink (and, through it, any running ServerApp)."""
         if self._process is None or self._process.poll() is not None:
             return
+        detached = detached_groups(self._process.pid)  # its SuperExec and ServerApps
         self._process.terminate()
         try:
             self._process.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        kill_groups(detached)
 
     @property
     def running(self) -> bool:

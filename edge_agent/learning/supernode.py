@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeward.backoff import Backoff
-from edgeward.flower_processes import flower_environment, flower_executable
+from edgeward.flower_processes import (
+    detached_groups,
+    flower_environment,
+    flower_executable,
+    kill_groups,
+)
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 15.0
@@ -94,12 +99,14 @@ class SuperNodeSupervisor:
         with self._lock:
             process = self._process
         if process is not None and process.poll() is None:
+            detached = detached_groups(process.pid)  # ClientApps it started in their sessions
             process.terminate()
             try:
                 process.wait(STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            kill_groups(detached)
         if self._thread is not None:
             self._thread.join(STOP_TIMEOUT_S)
             self._thread = None

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from edgeward.errors import EdgewardError
+from edgeward.flower_processes import detached_groups, kill_groups
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 30.0
@@ -34,6 +35,7 @@ class RoleProcess:
         self.args = args
         self.log_file = log_file
         self.process: subprocess.Popen[bytes] | None = None
+        self._detached: set[int] = set()
 
     def start(self) -> RoleProcess:
         """Start the process with its output appended to its log file."""
@@ -84,6 +86,9 @@ class RoleProcess:
     def request_stop(self) -> None:
         """Send SIGTERM (a clean stop) if it runs."""
         if self.running and self.process is not None:
+            # Looked up now: once it has exited, what Flower detached from it is orphaned
+            # and no longer found under it.
+            self._detached = detached_groups(self.process.pid)
             self.process.send_signal(signal.SIGTERM)
 
     def wait_stopped(self, timeout: float = STOP_TIMEOUT_S) -> None:
@@ -98,13 +103,16 @@ class RoleProcess:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)  # anything it left behind
+        kill_groups(self._detached)
 
     def kill(self) -> None:
-        """SIGKILL the process and its group."""
+        """SIGKILL the process, its group, and the groups Flower detached from it."""
         if self.process is None:
             return
+        detached = detached_groups(self.process.pid)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        kill_groups(detached)
         self.process.wait(STOP_TIMEOUT_S)
 
 
