@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -81,6 +83,31 @@ class System:
     def champion(self) -> int | None:
         pointer = self.registry / "aliases" / "champion.json"
         return int(json.loads(pointer.read_text())["version"]) if pointer.exists() else None
+
+    def approve_held_promotion(self, version: int) -> bool:
+        """Approve the promotion of `version` if pipeline screening held it for a person.
+
+        A challenger that beats the champion on fewer than half of the sites screens high and
+        waits for an operator (control_plane.pipeline_risk); this is that operator, through
+        the CLI. Return whether there was one to approve.
+        """
+        edgeward = [sys.executable, "-m", "edgeward", "approvals"]
+        config = ["--config", str(self.root / "control.toml")]
+        listed = subprocess.run(
+            [*edgeward, "list", "--json", *config], capture_output=True, text=True, check=True
+        )
+        held = [
+            item["decision_id"]
+            for item in json.loads(listed.stdout)
+            if item["decision_id"].startswith(f"promote-v{version}-")
+        ]
+        for decision_id in held:
+            subprocess.run(
+                [*edgeward, "approve", decision_id, "--comment", "test operator", *config],
+                capture_output=True,
+                check=True,
+            )
+        return bool(held)
 
     def train(self, *, rounds: int) -> str:
         """Train a challenger on the agents' stores and submit it, as the aggregator would."""
@@ -222,6 +249,11 @@ def test_promotion_automatic_rollback_restart_and_revocation(system: System) -> 
     # 2. A second challenger, trained from the champion, rolls out; the control plane is
     #    killed mid-rollout and, restarted, carries on with the same rollout.
     system.train(rounds=2)
+    wait(
+        lambda: system.rollout(2)["status"] is not None or system.approve_held_promotion(2),
+        60,
+        "rollout 2 to start (or its promotion to wait for a person, who approves it)",
+    )
     wait(lambda: "activated" in system.rollout(2)["sites"].values(), 60, "the canary")
     system.control.kill()
     system.control.start()
