@@ -109,6 +109,17 @@ class System:
             )
         return bool(held)
 
+    def await_rollout(self, version: int) -> None:
+        """Wait for the rollout of `version` (rollout id = version) to start, approving it if
+        pipeline screening held its promotion for a person."""
+        wait(
+            lambda: (
+                self.rollout(version)["status"] is not None or self.approve_held_promotion(version)
+            ),
+            60,
+            f"rollout {version} to start (or its promotion to wait for a person)",
+        )
+
     def train(self, *, rounds: int) -> str:
         """Train a challenger on the agents' stores and submit it, as the aggregator would."""
         nodes = {
@@ -249,11 +260,7 @@ def test_promotion_automatic_rollback_restart_and_revocation(system: System) -> 
     # 2. A second challenger, trained from the champion, rolls out; the control plane is
     #    killed mid-rollout and, restarted, carries on with the same rollout.
     system.train(rounds=2)
-    wait(
-        lambda: system.rollout(2)["status"] is not None or system.approve_held_promotion(2),
-        60,
-        "rollout 2 to start (or its promotion to wait for a person, who approves it)",
-    )
+    system.await_rollout(2)
     wait(lambda: "activated" in system.rollout(2)["sites"].values(), 60, "the canary")
     system.control.kill()
     system.control.start()
@@ -280,6 +287,7 @@ def test_promotion_automatic_rollback_restart_and_revocation(system: System) -> 
         metrics=dict(manifest.metrics),
         parent_version=2,
     )
+    system.await_rollout(3)
     wait(lambda: system.rollout(3)["status"] == "rolled_back", 120, "rollout 3 rolled back")
     rollout = system.rollout(3)
     assert rollout["reason"].startswith("live regression in wave 0")
